@@ -1,0 +1,107 @@
+"""Registries that build layers and pipeline steps from JSON-able dicts.
+
+mmaction2 describes every part of a model or data pipeline as ``dict(type="Name", **kwargs)``.
+videohub keeps that form, so an mmaction2 config maps one to one onto a videohub config, and every
+dict is checked against the constructor's signature before anything is built: an unknown argument
+or a value of the wrong type raises :class:`~videohub.errors.ConfigError` naming the argument.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Dict, Optional
+
+from .errors import ConfigError
+
+_SEQUENCE = (list, tuple)
+
+
+def _type_ok(value: Any, default: Any) -> bool:
+    """Whether ``value`` may replace ``default`` (types are inferred from non-None defaults)."""
+    if default is None or value is None or default is inspect.Parameter.empty:
+        return True
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, _SEQUENCE):
+        return isinstance(value, _SEQUENCE)
+    if isinstance(default, dict):
+        return isinstance(value, dict)
+    return True
+
+
+def check_arguments(fn: Callable, kwargs: Dict[str, Any], where: str) -> None:
+    """Raise :class:`ConfigError` if ``kwargs`` has a key ``fn`` does not take, or a badly typed value."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    allowed = [n for n, p in params.items() if n != "self" and p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    for key, value in kwargs.items():
+        if key not in params:
+            raise ConfigError(f"{where}: unknown argument {key!r}; allowed arguments are {sorted(allowed)}")
+        default = params[key].default
+        if not _type_ok(value, default):
+            raise ConfigError(
+                f"{where}: argument {key!r} is {value!r} ({type(value).__name__}); "
+                f"expected a {type(default).__name__} like the default {default!r}"
+            )
+
+
+class Registry:
+    """A name → class table with ``build(dict(type=..., **kwargs))``.
+
+    Args:
+        name: What the registry holds, used in error messages (e.g. ``"backbone"``).
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self._items: Dict[str, Callable] = {}
+
+    def register(self, obj: Optional[Callable] = None, *, name: Optional[str] = None, force: bool = False):
+        """Register a class or function under its ``__name__`` (or ``name``). Usable as a decorator."""
+
+        def add(item: Callable) -> Callable:
+            key = name or item.__name__
+            if key in self._items and not force and self._items[key] is not item:
+                raise KeyError(f"{key!r} is already registered in the {self.name} registry")
+            self._items[key] = item
+            return item
+
+        return add(obj) if obj is not None else add
+
+    def get(self, key: str) -> Callable:
+        """Return the object registered as ``key``; raise :class:`ConfigError` listing the known names."""
+        try:
+            return self._items[key]
+        except KeyError:
+            raise ConfigError(f"unknown {self.name} type {key!r}; known types are {sorted(self._items)}") from None
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def __iter__(self):
+        return iter(sorted(self._items))
+
+    def build(self, cfg: Dict[str, Any], **default_args: Any) -> Any:
+        """Build ``cfg["type"]`` with the remaining keys (plus ``default_args`` where not set)."""
+        if not isinstance(cfg, dict) or "type" not in cfg:
+            raise ConfigError(f"a {self.name} config must be a dict with a 'type' key, got {cfg!r}")
+        kwargs = {k: v for k, v in cfg.items() if k != "type"}
+        for key, value in default_args.items():
+            kwargs.setdefault(key, value)
+        target = self.get(cfg["type"])
+        check_arguments(target, kwargs, f"{self.name} {cfg['type']!r}")
+        return target(**kwargs)
+
+
+BACKBONES = Registry("backbone")
+NECKS = Registry("neck")
+HEADS = Registry("head")
+LOSSES = Registry("loss")
+PIPELINES = Registry("pipeline step")
