@@ -14,6 +14,9 @@ from typing import Any, Callable, Dict, Optional
 from .errors import ConfigError
 
 _SEQUENCE = (list, tuple)
+# Example values standing for plain annotations of required arguments (``depth: int``).
+_EXAMPLES = {"int": 0, "float": 0.0, "bool": False, "str": "", "<class 'int'>": 0, "<class 'float'>": 0.0,
+             "<class 'bool'>": False, "<class 'str'>": ""}
 
 
 def _type_ok(value: Any, default: Any) -> bool:
@@ -45,10 +48,12 @@ def check_arguments(fn: Callable, kwargs: Dict[str, Any], where: str) -> None:
         if key not in params:
             raise ConfigError(f"{where}: unknown argument {key!r}; allowed arguments are {sorted(allowed)}")
         default = params[key].default
+        if default is inspect.Parameter.empty:
+            default = _EXAMPLES.get(str(params[key].annotation), default)
         if not _type_ok(value, default):
             raise ConfigError(
                 f"{where}: argument {key!r} is {value!r} ({type(value).__name__}); "
-                f"expected a {type(default).__name__} like the default {default!r}"
+                f"expected a {type(default).__name__}"
             )
 
 

@@ -1,0 +1,56 @@
+"""``VideoPreTrainedModel``: the ``PreTrainedModel`` base of every videohub model."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from torch import nn
+from transformers import PreTrainedModel
+
+from .configuration_utils import VideoConfig
+
+
+class VideoPreTrainedModel(PreTrainedModel):
+    """Base class that ties mmaction2 layers into transformers.
+
+    - Weight init is mmaction2's: each part (backbone, neck, head) runs its own ``init_weights()``
+      (kaiming convs, unit norms, ``normal(init_std)`` heads, ``zero_init_residual``, ...).
+      transformers guards its init calls, so loading a checkpoint only initializes missing weights.
+    - ``frozen_stages``, ``norm_eval`` and ``partial_bn`` live in the backbone's ``train()``.
+    - ``gradient_checkpointing_enable()`` switches the ``with_cp`` flag of every block.
+    """
+
+    config_class = VideoConfig
+    base_model_prefix = "model"
+    main_input_name = "pixel_values"
+    supports_gradient_checkpointing = True
+    _no_split_modules = []
+
+    def _parts(self) -> Iterable[nn.Module]:
+        """The mmaction2 parts owned by this model (backbone, neck, head)."""
+        return [m for m in self.modules() if getattr(m, "_videohub_part", False)]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if getattr(module, "_videohub_part", False) and hasattr(module, "init_weights"):
+            module.init_weights()
+
+    def _set_gradient_checkpointing(
+        self, enable: bool = True, gradient_checkpointing_func: Callable = None, every_n_layers: int = 1
+    ) -> None:
+        found = False
+        for module in self.modules():
+            if hasattr(module, "with_cp"):
+                module.with_cp = enable
+                found = True
+        if not found:
+            raise ValueError(f"{type(self).__name__} has no block that supports gradient checkpointing (with_cp)")
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        return any(getattr(m, "with_cp", False) for m in self.modules())
+
+
+def mark_part(module: nn.Module) -> nn.Module:
+    """Flag ``module`` as an mmaction2 part whose ``init_weights()`` initializes it."""
+    module._videohub_part = True
+    return module

@@ -1,0 +1,17 @@
+"""TSN models: features (:class:`TSNModel`) and classification (:class:`TSNForVideoClassification`)."""
+
+from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
+from .configuration_tsn import TSNConfig
+
+
+class TSNModel(VideoRecognizerModel):
+    """TSN backbone features; see :class:`~videohub.modeling_recognizer.VideoRecognizerModel`."""
+
+    config_class = TSNConfig
+
+
+class TSNForVideoClassification(VideoRecognizerForVideoClassification):
+    """TSN classifier; see :class:`~videohub.modeling_recognizer.VideoRecognizerForVideoClassification`."""
+
+    config_class = TSNConfig
+    base_model_class = TSNModel
