@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import os
+from typing import Any, Callable, Iterable, Union
 
 from torch import nn
 from transformers import PreTrainedModel
@@ -44,6 +45,17 @@ class VideoPreTrainedModel(PreTrainedModel):
                 found = True
         if not found:
             raise ValueError(f"{type(self).__name__} has no block that supports gradient checkpointing (with_cp)")
+
+    def save_pretrained(self, save_directory: Union[str, os.PathLike], *args: Any, **kwargs: Any):
+        """transformers' ``save_pretrained`` plus a ``README.md`` model card when the folder has none."""
+        out = super().save_pretrained(save_directory, *args, **kwargs)
+        card_path = os.path.join(save_directory, "README.md")
+        if not os.path.exists(card_path):
+            from .model_card import build_model_card
+
+            repo_id = kwargs.get("repo_id") or os.path.basename(os.path.abspath(save_directory))
+            build_model_card(self.config, repo_id=repo_id).save(card_path)
+        return out
 
     @property
     def is_gradient_checkpointing(self) -> bool:

@@ -1,0 +1,194 @@
+"""``VideoProcessor``: video file / frames → ``pixel_values`` for a videohub model.
+
+It runs mmaction2's test pipeline: a sampling step (``SampleFrames`` and friends) picks frame
+indices, only those frames are decoded (:class:`~videohub.data.video_reader.VideoReader`), and the
+remaining steps (``Resize``, ``CenterCrop``/``ThreeCrop``/``TenCrop``, ``Normalize``, ...) run
+unchanged from :mod:`videohub.data.pipelines`. The steps are stored as JSON dicts in
+``preprocessor_config.json`` so the processor travels with the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from transformers.feature_extraction_utils import BatchFeature
+from transformers.utils import PushToHubMixin
+
+from ..errors import ConfigError, ShapeError, VideoDecodeError
+
+PROCESSOR_CONFIG_NAME = "preprocessor_config.json"
+IMAGENET_MEAN = [123.675, 116.28, 103.53]
+IMAGENET_STD = [58.395, 57.12, 57.375]
+
+SAMPLERS = ("SampleFrames", "DenseSampleFrames", "UntrimmedSampleFrames")
+# Steps of an mmaction2 test pipeline that the processor replaces by its own decoding and stacking.
+_REPLACED_STEPS = {
+    "DecordInit", "DecordDecode", "PyAVInit", "PyAVDecode", "OpenCVInit", "OpenCVDecode",
+    "RawFrameDecode", "FrameSelector", "ImageDecode", "FormatShape", "Collect", "ToTensor",
+}
+
+VideoInput = Union[str, os.PathLike, np.ndarray, torch.Tensor, Sequence[Any]]
+
+
+def _frames_from_array(video: Union[np.ndarray, torch.Tensor, Sequence[Any]]) -> np.ndarray:
+    """Decoded frames as a ``(T, H, W, 3)`` uint8 array (accepts arrays, tensors, lists of frames/PIL)."""
+    if isinstance(video, torch.Tensor):
+        video = video.detach().cpu().numpy()
+    if not isinstance(video, np.ndarray):
+        video = np.stack([np.asarray(frame) for frame in video])
+    if video.ndim != 4:
+        raise ShapeError(f"video frames have shape {video.shape}; expected (T, H, W, 3) or (T, 3, H, W)")
+    if video.shape[-1] != 3 and video.shape[1] == 3:
+        video = video.transpose(0, 2, 3, 1)
+    if video.shape[-1] != 3:
+        raise ShapeError(f"video frames have shape {video.shape}; expected 3 colour channels")
+    if video.shape[0] == 0:
+        raise VideoDecodeError("the video has no frames")
+    return video
+
+
+class VideoProcessor(PushToHubMixin):
+    """Turns videos into ``pixel_values`` ``(B, V, T, C, H, W)`` with mmaction2 test semantics.
+
+    Args:
+        sampler: Frame-sampling step. Default
+            ``dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=8, test_mode=True)``.
+        transforms: Steps applied to the decoded frames. Default: ``Resize(scale=(-1, 256))``,
+            ``CenterCrop(crop_size=224)``, ``Normalize`` with ImageNet mean/std (RGB).
+    """
+
+    model_input_names = ["pixel_values"]
+
+    def __init__(self, sampler: Optional[Dict[str, Any]] = None, transforms: Optional[List[Dict[str, Any]]] = None):
+        from ..data.pipelines.compose import Compose
+
+        self.sampler = copy.deepcopy(sampler) if sampler is not None else dict(
+            type="SampleFrames", clip_len=1, frame_interval=1, num_clips=8, test_mode=True)
+        self.transforms = copy.deepcopy(transforms) if transforms is not None else [
+            dict(type="Resize", scale=[-1, 256]),
+            dict(type="CenterCrop", crop_size=224),
+            dict(type="Normalize", mean=IMAGENET_MEAN, std=IMAGENET_STD, to_bgr=False),
+        ]
+        if not isinstance(self.sampler, dict) or self.sampler.get("type") not in SAMPLERS:
+            raise ConfigError(f"VideoProcessor.sampler must be a dict of type {SAMPLERS}, got {self.sampler!r}")
+        self._sample = Compose([self.sampler])
+        self._transform = Compose(self.transforms)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_mmaction2_pipeline(cls, test_pipeline: Sequence[Dict[str, Any]]) -> "VideoProcessor":
+        """Build from an mmaction2 ``test_pipeline`` (decoding, formatting and collecting are replaced)."""
+        sampler, transforms = None, []
+        for step in test_pipeline:
+            kind = step.get("type")
+            if kind in SAMPLERS:
+                sampler = dict(step)
+            elif kind not in _REPLACED_STEPS:
+                transforms.append(dict(step))
+        if sampler is None:
+            raise ConfigError(f"the mmaction2 test pipeline has no sampling step ({SAMPLERS}): {test_pipeline!r}")
+        return cls(sampler=sampler, transforms=transforms)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"processor_class": type(self).__name__, "sampler": self.sampler, "transforms": self.transforms}
+
+    def save_pretrained(self, save_directory: Union[str, os.PathLike], push_to_hub: bool = False, **kwargs: Any):
+        """Write ``preprocessor_config.json`` into ``save_directory`` (and push it if asked)."""
+        os.makedirs(save_directory, exist_ok=True)
+        path = os.path.join(save_directory, PROCESSOR_CONFIG_NAME)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=2)
+        if push_to_hub:
+            repo_id = kwargs.pop("repo_id", None) or os.path.basename(os.path.abspath(save_directory))
+            self._upload_modified_files(save_directory, repo_id, [path], token=kwargs.get("token"),
+                                        commit_message=kwargs.get("commit_message"))
+        return [path]
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: Union[str, os.PathLike], **kwargs: Any) -> "VideoProcessor":
+        """Load from a folder or a Hub id (``revision``, ``cache_dir``, ``token``, ``local_files_only``)."""
+        path = os.path.join(name_or_path, PROCESSOR_CONFIG_NAME)
+        if not os.path.isfile(path):
+            from huggingface_hub import hf_hub_download
+
+            hub_kwargs = {k: kwargs[k] for k in ("revision", "cache_dir", "token", "local_files_only") if k in kwargs}
+            path = hf_hub_download(str(name_or_path), PROCESSOR_CONFIG_NAME, **hub_kwargs)
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        data.pop("processor_class", None)
+        unknown = set(data) - {"sampler", "transforms"}
+        if unknown:
+            raise ConfigError(f"{path}: unknown processor key(s) {sorted(unknown)}; expected 'sampler', 'transforms'")
+        return cls(**data)
+
+    # ------------------------------------------------------------------ processing
+    def sample_indices(self, total_frames: int) -> np.ndarray:
+        """Frame indices the sampler picks from a video of ``total_frames`` frames."""
+        results = self._sample(dict(total_frames=total_frames, start_index=0))
+        return np.asarray(results["frame_inds"]).reshape(-1)
+
+    def _clip_shape(self, results: Dict[str, Any]) -> tuple:
+        return results.get("num_clips", 1), results.get("clip_len", 1)
+
+    def _process_one(self, video: VideoInput, sampler: Any) -> torch.Tensor:
+        if isinstance(video, (str, os.PathLike)):
+            from ..data.video_reader import VideoReader
+
+            reader = VideoReader(os.fspath(video))
+            results = sampler(dict(total_frames=reader.num_frames, start_index=0, filename=os.fspath(video)))
+            inds = np.asarray(results["frame_inds"]).reshape(-1)
+            unique, inverse = np.unique(inds, return_inverse=True)
+            decoded = reader.get_frames(unique.tolist())
+            frames = [decoded[i] for i in inverse]
+        else:
+            array = _frames_from_array(video)
+            results = sampler(dict(total_frames=len(array), start_index=0))
+            frames = [array[i] for i in np.asarray(results["frame_inds"]).reshape(-1)]
+        height, width = frames[0].shape[:2]
+        results.update(imgs=frames, original_shape=(height, width), img_shape=(height, width), modality="RGB")
+        results = self._transform(results)
+        imgs = np.stack(results["imgs"]).astype(np.float32)  # (crops * clips * T, H, W, C)
+        num_clips, clip_len = self._clip_shape(results)
+        clips = imgs.reshape((-1, clip_len) + imgs.shape[1:])  # (views, T, H, W, C)
+        return torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 1, 4, 2, 3)))
+
+    def __call__(
+        self,
+        videos: Union[VideoInput, List[VideoInput]],
+        num_frames: Optional[int] = None,
+        do_sample_frames: bool = True,
+        return_tensors: Optional[str] = "pt",
+        **kwargs: Any,
+    ) -> BatchFeature:
+        """Process one video or a list of videos into ``BatchFeature(pixel_values=(B, V, T, C, H, W))``.
+
+        Args:
+            videos: A path, decoded frames ``(T, H, W, 3)`` (array, tensor or list of images), or a list of those.
+            num_frames: Override the frames per clip (``clip_len``), or the number of clips when
+                ``clip_len == 1`` (TSN-style sampling). Default ``None`` keeps the sampler's setting.
+            do_sample_frames: Accepted for transformers' pipeline; sampling always follows ``sampler``.
+            return_tensors: ``"pt"`` (default) or ``None`` for a tensor in a plain dict.
+        """
+        from ..data.pipelines.compose import Compose
+
+        sampler_cfg = dict(self.sampler)
+        if num_frames is not None:
+            key = "num_clips" if sampler_cfg.get("clip_len", 1) == 1 else "clip_len"
+            sampler_cfg[key] = int(num_frames)
+        sampler = Compose([sampler_cfg]) if sampler_cfg != self.sampler else self._sample
+        batch = videos if isinstance(videos, list) and not self._is_frame_list(videos) else [videos]
+        pixel_values = torch.stack([self._process_one(v, sampler) for v in batch])
+        return BatchFeature(data={"pixel_values": pixel_values}, tensor_type=return_tensors)
+
+    @staticmethod
+    def _is_frame_list(videos: list) -> bool:
+        """A list of frames (images) rather than a list of videos."""
+        return len(videos) > 0 and not isinstance(videos[0], (str, os.PathLike)) and np.asarray(videos[0]).ndim == 3
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({json.dumps(self.to_dict(), indent=2)})"
