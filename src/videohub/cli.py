@@ -88,20 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("convert", add_help=False, help="convert an mmaction2 checkpoint (see convert --help)",
                             description="Convert an mmaction2 config + checkpoint into a videohub model folder.")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of scripts/convert_mmaction2_checkpoint.py")
-    p.set_defaults(handler=_run_convert)
+    p.set_defaults(handler=_run_convert, passthrough=True)
     return parser
 
 
 def _run_convert(args: argparse.Namespace) -> int:
     from .conversion.mmaction2 import main as convert_main
 
-    return convert_main(args.args)
+    return convert_main(args.extra)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``videohub`` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     from .errors import VideohubError
 
     try:

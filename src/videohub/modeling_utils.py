@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable, Union
+import tempfile
+from typing import Any, Callable, Iterable, List, Optional, Union
 
 from torch import nn
 from transformers import PreTrainedModel
@@ -53,9 +54,42 @@ class VideoPreTrainedModel(PreTrainedModel):
         if not os.path.exists(card_path):
             from .model_card import build_model_card
 
-            repo_id = kwargs.get("repo_id") or os.path.basename(os.path.abspath(save_directory))
+            repo_id = os.path.basename(os.path.abspath(save_directory))
             build_model_card(self.config, repo_id=repo_id).save(card_path)
         return out
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        commit_message: Optional[str] = None,
+        commit_description: Optional[str] = None,
+        private: Optional[bool] = None,
+        token: Optional[Union[bool, str]] = None,
+        revision: Optional[str] = None,
+        create_pr: bool = False,
+        max_shard_size: Union[int, str] = "50GB",
+        tags: Optional[List[str]] = None,
+        model_card: Any = None,
+    ):
+        """Upload weights (safetensors), ``config.json`` and a videohub model card to ``repo_id``.
+
+        Same arguments as transformers' ``push_to_hub``, plus ``model_card`` (a
+        ``huggingface_hub.ModelCard``; default: :func:`videohub.model_card.build_model_card`).
+        """
+        from huggingface_hub import create_repo
+
+        from .model_card import build_model_card
+
+        repo_id = create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
+        card = model_card or build_model_card(self.config, repo_id=repo_id, tags=tags)
+        with tempfile.TemporaryDirectory() as work_dir:
+            self.save_pretrained(work_dir, max_shard_size=max_shard_size)
+            card.save(os.path.join(work_dir, "README.md"))
+            return self._upload_modified_files(
+                work_dir, repo_id, {}, commit_message=commit_message or "Upload model", token=token,
+                create_pr=create_pr, revision=revision, commit_description=commit_description,
+            )
 
     @property
     def is_gradient_checkpointing(self) -> bool:

@@ -97,16 +97,12 @@ class VideoProcessor(PushToHubMixin):
     def to_dict(self) -> Dict[str, Any]:
         return {"processor_class": type(self).__name__, "sampler": self.sampler, "transforms": self.transforms}
 
-    def save_pretrained(self, save_directory: Union[str, os.PathLike], push_to_hub: bool = False, **kwargs: Any):
-        """Write ``preprocessor_config.json`` into ``save_directory`` (and push it if asked)."""
+    def save_pretrained(self, save_directory: Union[str, os.PathLike], **kwargs: Any) -> List[str]:
+        """Write ``preprocessor_config.json`` into ``save_directory`` (``push_to_hub`` uploads it)."""
         os.makedirs(save_directory, exist_ok=True)
         path = os.path.join(save_directory, PROCESSOR_CONFIG_NAME)
         with open(path, "w", encoding="utf-8") as f:
             json.dump(self.to_dict(), f, indent=2)
-        if push_to_hub:
-            repo_id = kwargs.pop("repo_id", None) or os.path.basename(os.path.abspath(save_directory))
-            self._upload_modified_files(save_directory, repo_id, [path], token=kwargs.get("token"),
-                                        commit_message=kwargs.get("commit_message"))
         return [path]
 
     @classmethod
@@ -132,19 +128,13 @@ class VideoProcessor(PushToHubMixin):
         results = self._sample(dict(total_frames=total_frames, start_index=0))
         return np.asarray(results["frame_inds"]).reshape(-1)
 
-    def _clip_shape(self, results: Dict[str, Any]) -> tuple:
-        return results.get("num_clips", 1), results.get("clip_len", 1)
-
     def _process_one(self, video: VideoInput, sampler: Any) -> torch.Tensor:
         if isinstance(video, (str, os.PathLike)):
             from ..data.video_reader import VideoReader
 
             reader = VideoReader(os.fspath(video))
             results = sampler(dict(total_frames=reader.num_frames, start_index=0, filename=os.fspath(video)))
-            inds = np.asarray(results["frame_inds"]).reshape(-1)
-            unique, inverse = np.unique(inds, return_inverse=True)
-            decoded = reader.get_frames(unique.tolist())
-            frames = [decoded[i] for i in inverse]
+            frames = reader.get_frames(np.asarray(results["frame_inds"]).reshape(-1))
         else:
             array = _frames_from_array(video)
             results = sampler(dict(total_frames=len(array), start_index=0))
@@ -153,8 +143,7 @@ class VideoProcessor(PushToHubMixin):
         results.update(imgs=frames, original_shape=(height, width), img_shape=(height, width), modality="RGB")
         results = self._transform(results)
         imgs = np.stack(results["imgs"]).astype(np.float32)  # (crops * clips * T, H, W, C)
-        num_clips, clip_len = self._clip_shape(results)
-        clips = imgs.reshape((-1, clip_len) + imgs.shape[1:])  # (views, T, H, W, C)
+        clips = imgs.reshape((-1, results.get("clip_len", 1)) + imgs.shape[1:])  # (views, T, H, W, C)
         return torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 1, 4, 2, 3)))
 
     def __call__(

@@ -1,0 +1,120 @@
+"""VideoProcessor: exact sampled indices, pixels, layout, persistence, the transformers pipeline, errors."""
+
+import av
+import numpy as np
+import pytest
+import torch
+from transformers import pipeline
+
+from videohub import AutoVideoProcessor, TSNConfig, TSNForVideoClassification, VideoProcessor
+from videohub.data.synthetic import render_frames, write_video
+from videohub.errors import ShapeError, VideoDecodeError
+
+IDENTITY = [dict(type="Normalize", mean=[0, 0, 0], std=[1, 1, 1], to_bgr=False)]
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    """A 30-frame H.264 video with B-frames, and its frames from a full sequential decode."""
+    path = str(tmp_path_factory.mktemp("proc") / "clip.mp4")
+    write_video(path, render_frames("right", 30, 48, 64, np.random.default_rng(1)), bframes=3, gop=10)
+    with av.open(path) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    return path, np.stack(frames)
+
+
+def test_test_mode_indices_are_centred_segments():
+    proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=1, num_clips=3, test_mode=True))
+    # 30 frames in 3 segments of 10: the centre of each segment
+    assert proc.sample_indices(30).tolist() == [5, 15, 25]
+    proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=4, frame_interval=2, num_clips=2, test_mode=True))
+    # clips of 8 frames span; avg interval (30 - 8 + 1) / 2 = 11.5; offsets int(0 + 5.75), int(11.5 + 5.75)
+    assert proc.sample_indices(30).tolist() == [5, 7, 9, 11, 17, 19, 21, 23]
+
+
+def test_train_mode_indices_follow_numpy_seed():
+    proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=1, num_clips=3))
+    np.random.seed(0)
+    expected = np.arange(3) * 10 + np.random.randint(10, size=3)
+    np.random.seed(0)
+    assert proc.sample_indices(30).tolist() == expected.tolist()
+
+
+def test_pixels_are_the_sampled_frames(video):
+    path, frames = video
+    proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=2, num_clips=3, test_mode=True),
+                          transforms=IDENTITY)
+    out = proc(path)["pixel_values"]
+    inds = proc.sample_indices(len(frames))
+    assert out.shape == (1, 3, 2, 3, 48, 64)
+    expected = torch.from_numpy(frames[inds].astype(np.float32)).permute(0, 3, 1, 2).reshape(3, 2, 3, 48, 64)
+    assert torch.equal(out[0], expected)
+    from_array = proc(frames)["pixel_values"]
+    assert torch.equal(from_array, out)
+
+
+def test_ten_crop_views_and_batch(video):
+    path, _ = video
+    proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=1, num_clips=2, test_mode=True),
+                          transforms=[dict(type="Resize", scale=[-1, 40]), dict(type="TenCrop", crop_size=32)] + IDENTITY)
+    out = proc([path, path])["pixel_values"]
+    assert out.shape == (2, 20, 1, 3, 32, 32)
+    assert torch.equal(out[0], out[1])
+
+
+def test_num_frames_override(video):
+    path, _ = video
+    proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=1, num_clips=3, test_mode=True), transforms=IDENTITY)
+    assert proc(path, num_frames=5)["pixel_values"].shape[1] == 5
+    proc3d = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=4, num_clips=1, test_mode=True), transforms=IDENTITY)
+    assert proc3d(path, num_frames=6)["pixel_values"].shape[2] == 6
+
+
+def test_save_and_load(tmp_path):
+    proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=8, frame_interval=2, num_clips=1, test_mode=True))
+    proc.save_pretrained(tmp_path)
+    loaded = AutoVideoProcessor.from_pretrained(str(tmp_path))
+    assert loaded.to_dict() == proc.to_dict()
+
+
+def test_from_mmaction2_pipeline_drops_decoding_and_formatting():
+    mm = [dict(type="DecordInit"), dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=25, test_mode=True),
+          dict(type="DecordDecode"), dict(type="Resize", scale=(-1, 256)), dict(type="TenCrop", crop_size=224),
+          dict(type="Normalize", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_bgr=False),
+          dict(type="FormatShape", input_format="NCHW"), dict(type="Collect", keys=["imgs", "label"], meta_keys=[]),
+          dict(type="ToTensor", keys=["imgs"])]
+    proc = VideoProcessor.from_mmaction2_pipeline(mm)
+    assert proc.sampler["num_clips"] == 25
+    assert [t["type"] for t in proc.transforms] == ["Resize", "TenCrop", "Normalize"]
+
+
+def test_transformers_video_classification_pipeline(video):
+    path, _ = video
+    config = TSNConfig(backbone=dict(type="ResNet", depth=18), cls_head=dict(type="TSNHead", in_channels=512),
+                       id2label={0: "a", 1: "b", 2: "c"}, num_frames=3)
+    model = TSNForVideoClassification(config).eval()
+    proc = VideoProcessor(transforms=[dict(type="Resize", scale=[-1, 32]), dict(type="CenterCrop", crop_size=32)] + IDENTITY)
+    clf = pipeline("video-classification", model=model, video_processor=proc)
+    result = clf(path, top_k=3)
+    with torch.no_grad():
+        probs = model(**proc(path, num_frames=3)).logits.softmax(-1)[0]
+    assert [r["label"] for r in result] == [config.id2label[int(i)] for i in probs.argsort(descending=True)]
+    assert result[0]["score"] == pytest.approx(float(probs.max()), rel=1e-5)
+
+
+def test_bad_inputs(tmp_path):
+    proc = VideoProcessor()
+    with pytest.raises(VideoDecodeError, match="missing.mp4"):
+        proc(str(tmp_path / "missing.mp4"))
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    with pytest.raises(VideoDecodeError, match="junk.mp4"):
+        proc(str(junk))
+    empty = str(tmp_path / "empty.mp4")
+    with av.open(empty, "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height = 32, 32
+    with pytest.raises(VideoDecodeError, match="empty.mp4"):
+        proc(empty)
+    with pytest.raises(ShapeError, match=r"\(4, 5\)"):
+        proc(np.zeros((4, 5)))
