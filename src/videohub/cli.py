@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--dtype", choices=DTYPES, default="float32", help="compute dtype (default: float32)")
     p.add_argument("--revision", default=None, help="Hub revision: branch, tag or commit (default: main)")
-    p.set_defaults(handler=_run_predict)
+    p.set_defaults(func=_run_predict)
 
     from .hub.server import add_cli_parser
 
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("convert", add_help=False, help="convert an mmaction2 checkpoint (see convert --help)",
                             description="Convert an mmaction2 config + checkpoint into a videohub model folder.")
-    p.set_defaults(handler=_run_convert, passthrough=True)
+    p.set_defaults(func=_run_convert, passthrough=True)
     return parser
 
 
@@ -108,7 +108,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .errors import VideohubError
 
     try:
-        return args.handler(args) or 0
+        return args.func(args) or 0
     except VideohubError as err:
         print(f"videohub {args.command}: error: {err}", file=sys.stderr)
         return 2
