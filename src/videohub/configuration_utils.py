@@ -28,6 +28,15 @@ _TRANSFORMERS_KWARGS = {
 }
 
 
+def _as_json(value: Any) -> Any:
+    """Tuples become lists (recursively), so a fresh config equals one read back from ``config.json``."""
+    if isinstance(value, (list, tuple)):
+        return [_as_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    return value
+
+
 @strict(accept_kwargs=True)
 class VideoConfig(PretrainedConfig):
     r"""Configuration of a videohub video model.
@@ -78,6 +87,8 @@ class VideoConfig(PretrainedConfig):
     default_neck: ClassVar[Optional[Dict[str, Any]]] = None
 
     def __post_init__(self, **kwargs: Any) -> None:
+        if "_name_or_path" in kwargs:
+            kwargs["name_or_path"] = kwargs.pop("_name_or_path")
         unknown = sorted(set(kwargs) - _TRANSFORMERS_KWARGS)
         if unknown:
             raise ConfigError(
@@ -91,6 +102,8 @@ class VideoConfig(PretrainedConfig):
             self.cls_head = copy.deepcopy(cls.default_cls_head)
         if self.neck is None and cls.default_neck is not None:
             self.neck = copy.deepcopy(cls.default_neck)
+        for name in ("backbone", "neck", "cls_head", "train_cfg"):
+            setattr(self, name, _as_json(getattr(self, name)))
         if isinstance(self.cls_head, dict) and "num_classes" in self.cls_head:
             self.cls_head = dict(self.cls_head)
             head_classes = self.cls_head.pop("num_classes")

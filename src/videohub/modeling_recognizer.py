@@ -77,27 +77,40 @@ class VideoRecognizerModel(VideoPreTrainedModel):
         pixel_values: Optional[torch.Tensor] = None,
         input_features: Optional[torch.Tensor] = None,
         labels: Optional[torch.Tensor] = None,
+        fcn_test: bool = False,
     ) -> Tuple[Feature, int, int, Dict[str, torch.Tensor]]:
-        """Run backbone and neck; return ``(features, batch, num_segs, aux_losses)``."""
+        """Run backbone and neck; return ``(features, batch, num_segs, aux_losses)``.
+
+        ``fcn_test`` (2D only) keeps the features as ``[N, C, num_segments, H, W]`` maps for a
+        fully-convolutional head, like mmaction2's ``Recognizer2D._do_fcn_test``.
+        """
         x = self._input(pixel_values, input_features)
         batch, views = x.shape[:2]
         if self.config.recognizer == "Recognizer2D":
-            return self._features_2d(x.flatten(0, 2), batch, labels)
+            return self._features_2d(x.flatten(0, 2), batch, labels, fcn_test)
         if self.config.recognizer == "Recognizer3D":
             feat, aux = self._features_3d(x.flatten(0, 1).transpose(1, 2), labels)  # (B*V, C, T, H, W)
             return feat, batch, views, aux
         return self.backbone(x.flatten(0, 1)), batch, views, {}
 
-    def _features_2d(self, x: torch.Tensor, batch: int, labels: Optional[torch.Tensor]):
+    def _features_2d(self, x: torch.Tensor, batch: int, labels: Optional[torch.Tensor], fcn_test: bool = False):
         num_segs = x.shape[0] // batch
+        if fcn_test:
+            num_segs = getattr(self.backbone, "num_segments", num_segs)
         feat = self.backbone(x)
         aux: Dict[str, torch.Tensor] = {}
+
+        def to_5d(f: torch.Tensor) -> torch.Tensor:
+            return f.reshape((-1, num_segs) + f.shape[1:]).transpose(1, 2).contiguous()
+
         if self.neck is not None:
             levels = feat if isinstance(feat, (tuple, list)) else (feat,)
-            levels = [f.reshape((-1, num_segs) + f.shape[1:]).transpose(1, 2).contiguous() for f in levels]
-            feat, aux = self._run_neck(levels, labels)
-            feat = feat.squeeze(2)
-            num_segs = 1
+            feat, aux = self._run_neck([to_5d(f) for f in levels], labels)
+            if not fcn_test:
+                feat = feat.squeeze(2)
+                num_segs = 1
+        elif fcn_test:
+            feat = to_5d(feat)
         return feat, batch, num_segs, aux
 
     def _features_3d(self, x: torch.Tensor, labels: Optional[torch.Tensor]):
@@ -177,10 +190,12 @@ class VideoRecognizerForVideoClassification(VideoPreTrainedModel):
             output_hidden_states: Also return the backbone features. Default ``config.output_hidden_states``.
         """
         cfg = self.config
-        feat, batch, num_segs, aux = self.model.extract_features(pixel_values, input_features, labels)
-        if cfg.recognizer == "Recognizer2D":
-            head_kwargs = {"fcn_test": True} if cfg.fcn_test and not self.training else {}
-            clip_scores = self.cls_head(feat, num_segs, **head_kwargs)
+        fcn_test = cfg.fcn_test and cfg.recognizer == "Recognizer2D" and not self.training
+        feat, batch, num_segs, aux = self.model.extract_features(pixel_values, input_features, labels, fcn_test)
+        if fcn_test:
+            clip_scores = self.cls_head(feat, fcn_test=True)
+        elif cfg.recognizer == "Recognizer2D":
+            clip_scores = self.cls_head(feat, num_segs)
         else:
             clip_scores = self.cls_head(feat)
         per_sample = clip_scores.shape[0] // batch

@@ -162,9 +162,10 @@ class ConvModule(nn.Module):
         return getattr(self, self.norm_name) if self.norm_name else None
 
     def init_weights(self) -> None:
-        """Kaiming-normal (fan_out) conv weights, unit norm weights, zero biases (mmcv defaults)."""
-        nonlinearity = "leaky_relu" if self._act_type == "LeakyReLU" else "relu"
-        kaiming_init(self.conv, nonlinearity=nonlinearity)
+        """Kaiming-normal (fan_out) conv weights unless the conv initializes itself, unit norms (mmcv)."""
+        if not hasattr(self.conv, "init_weights"):
+            nonlinearity = "leaky_relu" if self._act_type == "LeakyReLU" else "relu"
+            kaiming_init(self.conv, nonlinearity=nonlinearity)
         if self.with_norm:
             constant_init(self.norm, 1, bias=0)
 
