@@ -9,6 +9,7 @@ a typo fails early with a message naming the key.
 from __future__ import annotations
 
 import copy
+import inspect
 from typing import Any, ClassVar, Dict, Optional
 
 from huggingface_hub.dataclasses import strict
@@ -141,6 +142,10 @@ class VideoConfig(PretrainedConfig):
             if field_name == "cls_head":
                 kwargs["num_classes"] = self.num_labels
             check_arguments(target, kwargs, f"{name}.{field_name} ({cfg['type']})")
+        head = HEADS.get(self.cls_head["type"])
+        if self.fcn_test and "fcn_test" not in inspect.signature(head.forward).parameters:
+            raise ConfigError(f"{name}.fcn_test is True but {self.cls_head['type']} has no fully-convolutional test "
+                              "mode (in mmaction2 only TPNHead has one)")
 
     def head_config(self) -> Dict[str, Any]:
         """The ``cls_head`` dict with ``num_classes`` filled from ``num_labels``."""

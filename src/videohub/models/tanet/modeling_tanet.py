@@ -1,0 +1,17 @@
+"""TANet models: features (:class:`TANetModel`) and classification (:class:`TANetForVideoClassification`)."""
+
+from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
+from .configuration_tanet import TANetConfig
+
+
+class TANetModel(VideoRecognizerModel):
+    """TANet backbone features; see :class:`~videohub.modeling_recognizer.VideoRecognizerModel`."""
+
+    config_class = TANetConfig
+
+
+class TANetForVideoClassification(VideoRecognizerForVideoClassification):
+    """TANet classifier; see :class:`~videohub.modeling_recognizer.VideoRecognizerForVideoClassification`."""
+
+    config_class = TANetConfig
+    base_model_class = TANetModel

@@ -1,0 +1,17 @@
+"""TIN models: features (:class:`TINModel`) and classification (:class:`TINForVideoClassification`)."""
+
+from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
+from .configuration_tin import TINConfig
+
+
+class TINModel(VideoRecognizerModel):
+    """TIN backbone features; see :class:`~videohub.modeling_recognizer.VideoRecognizerModel`."""
+
+    config_class = TINConfig
+
+
+class TINForVideoClassification(VideoRecognizerForVideoClassification):
+    """TIN classifier; see :class:`~videohub.modeling_recognizer.VideoRecognizerForVideoClassification`."""
+
+    config_class = TINConfig
+    base_model_class = TINModel

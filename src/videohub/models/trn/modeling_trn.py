@@ -1,0 +1,17 @@
+"""TRN models: features (:class:`TRNModel`) and classification (:class:`TRNForVideoClassification`)."""
+
+from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
+from .configuration_trn import TRNConfig
+
+
+class TRNModel(VideoRecognizerModel):
+    """TRN backbone features; see :class:`~videohub.modeling_recognizer.VideoRecognizerModel`."""
+
+    config_class = TRNConfig
+
+
+class TRNForVideoClassification(VideoRecognizerForVideoClassification):
+    """TRN classifier; see :class:`~videohub.modeling_recognizer.VideoRecognizerForVideoClassification`."""
+
+    config_class = TRNConfig
+    base_model_class = TRNModel
