@@ -1,0 +1,25 @@
+#!/usr/bin/env python
+"""Convert an mmaction2 v0.x recognizer checkpoint into a videohub (Hugging Face) model folder.
+
+    python scripts/convert_mmaction2_checkpoint.py --config tsn_r50_1x1x3_100e_kinetics400_rgb.py \
+        --checkpoint tsn.pth --output tsn-hf/ [--label-map labels.txt] [--push-to-hub org/name]
+    python scripts/convert_mmaction2_checkpoint.py --preset tsn_r50_1x1x3_100e_kinetics400_rgb_340x256 \
+        --output tsn-hf/           # downloads the published checkpoint, checks its sha256 prefix
+    python scripts/convert_mmaction2_checkpoint.py --list-presets
+
+The config is read without executing it; the checkpoint with torch.load(weights_only=True).
+The folder gets model.safetensors, config.json, preprocessor_config.json and README.md (the card).
+Same as `videohub convert ...`.
+"""
+
+import sys
+
+from videohub.conversion.mmaction2 import main
+from videohub.errors import VideohubError
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except VideohubError as err:
+        print(f"convert_mmaction2_checkpoint: error: {err}", file=sys.stderr)
+        sys.exit(2)

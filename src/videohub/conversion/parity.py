@@ -1,0 +1,405 @@
+"""Parity of videohub with the reference mmaction2 0.24.1 outputs (golden files).
+
+:func:`check_golden_dir` discovers every ``*.pt`` file of a golden directory (format:
+``shared/parity/README.md``), decides from each file's ``kind`` what to build, runs it and compares
+with the stored reference; :func:`check_funcs` does the same for ``golden_funcs.pt`` (metrics,
+localization functions and pipeline steps). A comparison passes when
+``|a - b| <= 1e-4 * max|ref| + 1e-5`` holds for every element (NaN must match NaN). One
+exception, stated in the golden README: uint8 images produced by interpolating steps (``Resize``
+through ``cv2.resize``) may differ by one intensity level, because OpenCV's SIMD code paths differ
+between CPUs (on the machine videohub was developed on, ``cv2.resize`` itself, same OpenCV 5.0.0,
+differs by 1 in one pixel of the bicubic case). So those images get an absolute tolerance of 1.
+
+Kinds are handled by functions registered with :func:`register_kind`; the recognizer kinds
+(``rec2d``, ``rec3d``, ``audio``) are built in. A file of a kind without a handler fails with
+"not yet supported: <kind>"; the localization and detection issues register their handlers.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import os
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from .golden import materialize_state_dict
+
+RTOL = 1e-4
+ATOL = 1e-5
+RECOGNIZER_KINDS = ("rec2d", "rec3d", "audio")
+FUNCS_KIND = "funcs"
+# mmaction2 module -> videohub module of the functions in golden_funcs.pt
+FUNCTION_MODULES = {
+    "mmaction.core.evaluation": "videohub.metrics",
+    "mmaction.localization": "videohub.localization",
+}
+PIPELINE_MODULE = "mmaction.datasets.pipelines"
+# Pipeline steps whose uint8 ``imgs`` come from cv2 interpolation (tolerance: one intensity level).
+INTERPOLATING_STEPS = ("Resize",)
+UINT8_INTERPOLATION_ATOL = 1.0
+
+
+@dataclass
+class Comparison:
+    """Worst error over the compared values of one check.
+
+    Attributes:
+        max_abs: Largest ``|a - b|``.
+        max_ref: Largest ``|ref|`` of the leaf where ``max_abs`` occurred (for the relative error).
+        failures: Human-readable descriptions of every mismatch.
+    """
+
+    max_abs: float = 0.0
+    max_ref: float = 0.0
+    failures: List[str] = field(default_factory=list)
+
+    @property
+    def rel(self) -> float:
+        return self.max_abs / self.max_ref if self.max_ref > 0 else self.max_abs
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def merge(self, other: "Comparison") -> None:
+        if other.rel > self.rel or (self.max_abs == 0 and other.max_abs > 0):
+            self.max_abs, self.max_ref = other.max_abs, other.max_ref
+        self.failures.extend(other.failures)
+
+
+@dataclass
+class Result:
+    """Outcome of one golden file."""
+
+    name: str
+    kind: str
+    comparison: Comparison
+    error: Optional[str] = None
+    details: List[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.comparison.ok
+
+    def line(self) -> str:
+        status = "PASS" if self.ok else "FAIL"
+        text = f"{self.name:<40} {self.kind:<8} max_abs_err={self.comparison.max_abs:.3e} rel_err={self.comparison.rel:.3e} {status}"
+        if self.error:
+            text += f"  {self.error}"
+        elif self.comparison.failures:
+            text += f"  {self.comparison.failures[0]}"
+        return text
+
+
+# ---------------------------------------------------------------------------------------------
+# comparison of nested outputs
+# ---------------------------------------------------------------------------------------------
+
+
+def _to_numpy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def _numeric(value: Any) -> Optional[np.ndarray]:
+    """``value`` as a numeric array, or ``None`` if it is not a (rectangular) numeric value."""
+    value = _to_numpy(value)
+    if isinstance(value, (str, bytes, dict)) or value is None:
+        return None
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (torch.Tensor, np.ndarray)) for v in value):
+        return None
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        return None
+    if array.dtype.kind not in "biuf":
+        return None
+    return array
+
+
+def compare(ref: Any, out: Any, path: str = "output", uint8_atol: float = 0.0) -> Comparison:
+    """Compare a reference value with videohub's, recursively through dicts, lists and tuples.
+
+    Args:
+        ref: The reference value.
+        out: videohub's value.
+        path: Name of the value in messages. Default ``"output"``.
+        uint8_atol: Extra absolute tolerance for uint8 arrays (interpolated images). Default 0.
+    """
+    result = Comparison()
+    ref_arr, out_arr = _numeric(ref), _numeric(out)
+    if ref_arr is not None:
+        if out_arr is None:
+            result.failures.append(f"{path}: expected a numeric value, got {type(out).__name__}")
+            return result
+        if ref_arr.shape != out_arr.shape:
+            result.failures.append(f"{path}: shape {tuple(out_arr.shape)}, expected {tuple(ref_arr.shape)}")
+            return result
+        if ref_arr.dtype.kind == "b" or out_arr.dtype.kind == "b":
+            ref_arr, out_arr = ref_arr.astype(np.float64), out_arr.astype(np.float64)
+        a, b = ref_arr.astype(np.float64), out_arr.astype(np.float64)
+        nan_a, nan_b = np.isnan(a), np.isnan(b)
+        if (nan_a != nan_b).any():
+            result.failures.append(f"{path}: NaN at different positions")
+            return result
+        finite = ~nan_a
+        if not finite.any():
+            return result
+        diff = np.abs(a[finite] - b[finite])
+        max_ref = float(np.abs(a[finite]).max())
+        max_abs = float(diff.max()) if diff.size else 0.0
+        result.max_abs, result.max_ref = max_abs, max_ref
+        atol = ATOL + (uint8_atol if ref_arr.dtype == np.uint8 else 0.0)
+        if max_abs > RTOL * max_ref + atol:
+            result.failures.append(f"{path}: max |a-b| = {max_abs:.3e} > {RTOL:g} * {max_ref:.3e} + {atol:g}")
+        return result
+    ref, out = _to_numpy(ref), _to_numpy(out)
+    if isinstance(ref, dict):
+        if not isinstance(out, dict):
+            result.failures.append(f"{path}: expected a dict, got {type(out).__name__}")
+            return result
+        missing = [k for k in ref if k not in out]
+        if missing:
+            result.failures.append(f"{path}: missing keys {missing}")
+        for key in ref:
+            if key in out:
+                result.merge(compare(ref[key], out[key], f"{path}[{key!r}]", uint8_atol))
+        return result
+    if isinstance(ref, (list, tuple)):
+        if not isinstance(out, (list, tuple, np.ndarray)) or len(out) != len(ref):
+            got = len(out) if hasattr(out, "__len__") else type(out).__name__
+            result.failures.append(f"{path}: expected {len(ref)} items, got {got}")
+            return result
+        for i, (r, o) in enumerate(zip(ref, out)):
+            result.merge(compare(r, o, f"{path}[{i}]", uint8_atol))
+        return result
+    if ref != out:
+        result.failures.append(f"{path}: {out!r} != expected {ref!r}")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# model kinds
+# ---------------------------------------------------------------------------------------------
+
+KindHandler = Callable[[Dict[str, Any]], Comparison]
+_KIND_HANDLERS: Dict[str, KindHandler] = {}
+
+
+def register_kind(kind: str, handler: KindHandler) -> None:
+    """Check golden files of ``kind`` with ``handler(golden) -> Comparison`` (for later families)."""
+    _KIND_HANDLERS[kind] = handler
+
+
+def recognizer_inputs(kind: str, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The mmaction2 recognizer input in videohub's layout.
+
+    - ``rec2d``: ``(N, segments, C, H, W)`` is already ``pixel_values`` ``(B, T, C, H, W)``.
+    - ``rec3d``: ``(N, clips, C, T, H, W)`` becomes ``(B, V, T, C, H, W)``.
+    - ``audio``: ``(N, clips, 1, T, F)`` is ``input_features`` as it is.
+    """
+    if kind == "rec2d":
+        return {"pixel_values": x}
+    if kind == "rec3d":
+        return {"pixel_values": x.permute(0, 1, 3, 2, 4, 5).contiguous()}
+    if kind == "audio":
+        return {"input_features": x}
+    raise ValueError(f"not a recognizer kind: {kind!r}")
+
+
+def check_recognizer(golden: Dict[str, Any]) -> Comparison:
+    """Convert a recognizer golden file, run it, compare clip scores and averaged test output."""
+    from .mmaction2 import build_model, config_from_mmaction2
+
+    config = config_from_mmaction2(golden["config"])
+    model = build_model(config, golden["state_dict"], source=str(golden.get("name")))
+    inputs = recognizer_inputs(golden["kind"], golden["input"])
+    np.random.seed(0)  # TRN-MultiScale samples its relations with numpy's global RNG, as the reference
+    with torch.no_grad():
+        out = model(**inputs)
+    comparison = compare(golden["output"], out.clip_logits, "output")
+    test_ref = (golden.get("extra") or {}).get("test_output")
+    if test_ref is not None:
+        logits = out.logits
+        if logits.shape != test_ref.shape and logits.numel() == test_ref.numel():
+            logits = logits.reshape(test_ref.shape)  # average_clips=None: [B, V, C] vs mmaction2's [B*V, C]
+        comparison.merge(compare(test_ref, logits, "extra.test_output"))
+    return comparison
+
+
+for _kind in RECOGNIZER_KINDS:
+    register_kind(_kind, check_recognizer)
+
+
+# ---------------------------------------------------------------------------------------------
+# golden_funcs.pt
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_numpy_tree(value: Any) -> Any:
+    """Tensors back to numpy (as mmaction2 called the functions), recursively."""
+    if isinstance(value, torch.Tensor):
+        return value.numpy()
+    if isinstance(value, dict):
+        return {k: _as_numpy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_numpy_tree(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_as_numpy_tree(v) for v in value)
+    return value
+
+
+def videohub_function(mm_name: str) -> Callable:
+    """The videohub function for an mmaction2 import path (``mmaction.core.evaluation.x`` → ``videohub.metrics.x``)."""
+    for prefix, target in FUNCTION_MODULES.items():
+        if mm_name.startswith(prefix + "."):
+            module = importlib.import_module(target)
+            attr = mm_name.rsplit(".", 1)[-1]
+            if not hasattr(module, attr):
+                raise AttributeError(f"{target} has no {attr!r} (for {mm_name})")
+            return getattr(module, attr)
+    raise AttributeError(f"no videohub module for {mm_name!r}; known: {sorted(FUNCTION_MODULES)}")
+
+
+def check_function_case(case: Dict[str, Any]) -> Comparison:
+    fn = videohub_function(case["func"])
+    args = _as_numpy_tree(tuple(case["args"]))
+    kwargs = _as_numpy_tree(dict(case["kwargs"]))
+    return compare(case["output"], fn(*args, **kwargs), case["func"].rsplit(".", 1)[-1])
+
+
+def check_pipeline_case(case: Dict[str, Any]) -> Comparison:
+    from ..data import pipelines  # noqa: F401  (registers every step)
+    from ..registry import PIPELINES
+
+    op = case["op"]
+    if not op.startswith(PIPELINE_MODULE + "."):
+        raise AttributeError(f"unknown pipeline module in {op!r}")
+    step = PIPELINES.build(dict(type=op.rsplit(".", 1)[-1], **_as_numpy_tree(dict(case["init"]))))
+    results = _as_numpy_tree(dict(case["results_in"]))
+    if case.get("seed") is not None:
+        np.random.seed(case["seed"])
+        random.seed(case["seed"])
+    out = step(results)
+    name = op.rsplit(".", 1)[-1]
+    atol = UINT8_INTERPOLATION_ATOL if name in INTERPOLATING_STEPS else 0.0
+    comparison = compare(case["results_out"], out, name, uint8_atol=atol)
+    extra = sorted(set(out) - set(case["results_out"]))
+    if extra:
+        comparison.failures.append(f"{op.rsplit('.', 1)[-1]}: keys not added by mmaction2: {extra}")
+    return comparison
+
+
+def check_funcs(data: Dict[str, Any]) -> Tuple[Comparison, List[str]]:
+    """Check every function and pipeline case; return the overall comparison and per-case failures."""
+    overall = Comparison()
+    details: List[str] = []
+    cases = [("function", c, check_function_case) for c in data.get("functions", [])]
+    cases += [("pipeline", c, check_pipeline_case) for c in data.get("pipelines", [])]
+    for index, (what, case, check) in enumerate(cases):
+        label = case.get("func") or case.get("op")
+        try:
+            comparison = check(case)
+        except Exception as exc:  # a missing function or a crash is a failure of that case
+            comparison = Comparison(failures=[f"{type(exc).__name__}: {exc}"])
+        overall.merge(comparison)
+        if not comparison.ok:
+            init = case.get("init") or case.get("kwargs") or ""
+            details.append(f"{what} #{index} {label} {init}: {comparison.failures[0]}")
+    return overall, details
+
+
+# ---------------------------------------------------------------------------------------------
+# the directory
+# ---------------------------------------------------------------------------------------------
+
+
+def golden_kind(data: Dict[str, Any]) -> str:
+    """The kind of a loaded golden file (``funcs`` for the functions file)."""
+    if "kind" in data:
+        return str(data["kind"])
+    if "functions" in data or "pipelines" in data:
+        return FUNCS_KIND
+    return "unknown"
+
+
+def check_file(path: str, kinds: Optional[Iterable[str]] = None) -> Optional[Result]:
+    """Check one golden file; ``None`` when its kind is not in ``kinds`` (default ``None``: every kind)."""
+    name = os.path.basename(path)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        return Result(name, "?", Comparison(), error=f"cannot read: {exc}")
+    if not isinstance(data, dict):
+        return Result(name, "?", Comparison(), error=f"not a golden file ({type(data).__name__})")
+    kind = golden_kind(data)
+    if kinds is not None and kind not in set(kinds):
+        return None
+    if kind == FUNCS_KIND:
+        comparison, details = check_funcs(data)
+        error = f"{len(details)} case(s) failed" if details else None
+        return Result(name, kind, comparison, error=error, details=details)
+    handler = _KIND_HANDLERS.get(kind)
+    if handler is None:
+        return Result(name, kind, Comparison(), error=f"not yet supported: {kind}")
+    try:
+        if isinstance(data.get("state_dict"), dict):
+            data["state_dict"] = materialize_state_dict(data["state_dict"])
+        comparison = handler(data)
+    except Exception as exc:
+        return Result(name, kind, Comparison(), error=f"{type(exc).__name__}: {exc}")
+    return Result(name, kind, comparison)
+
+
+def check_golden_dir(directory: str, kinds: Optional[Sequence[str]] = None) -> List[Result]:
+    """Check every ``*.pt`` file of ``directory``, sorted by name.
+
+    Args:
+        directory: The golden directory.
+        kinds: Only files of these kinds (files that cannot be read are always reported). Default
+            ``None``: every kind.
+    """
+    results = []
+    for path in sorted(glob.glob(os.path.join(directory, "*.pt"))):
+        result = check_file(path, kinds)
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Command line of ``scripts/check_parity.py``: one line per file, exit 1 if any fails."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="check_parity",
+        description="Compare videohub with the mmaction2 golden files of a directory.",
+    )
+    parser.add_argument("golden_dir", help="directory of golden .pt files (shared/parity/golden)")
+    parser.add_argument("--kinds", nargs="+", metavar="KIND",
+                        help=f"only these kinds, e.g. {' '.join(RECOGNIZER_KINDS)} {FUNCS_KIND} (default: all)")
+    parser.add_argument("--verbose", action="store_true", help="print every failing case of golden_funcs.pt")
+    args = parser.parse_args(argv)
+    if not os.path.isdir(args.golden_dir):
+        parser.error(f"{args.golden_dir} is not a directory")
+    torch.set_num_threads(min(4, torch.get_num_threads()))
+    results = check_golden_dir(args.golden_dir, args.kinds)
+    for result in results:
+        print(result.line(), flush=True)
+        shown = result.details if args.verbose else result.details[:10]
+        for detail in shown:
+            print(f"    {detail}")
+        if len(result.details) > len(shown):
+            print(f"    ... {len(result.details) - len(shown)} more (use --verbose)")
+    failed = sum(not r.ok for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    if not results:
+        print(f"no golden file of kinds {args.kinds} in {args.golden_dir}")
+        return 1
+    return 1 if failed else 0

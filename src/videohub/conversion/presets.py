@@ -1,0 +1,382 @@
+"""Presets: the published mmaction2 v0.x checkpoints that videohub converts.
+
+The data (``presets_data/zoo.json``) is extracted from the mmaction2 0.24.1 wheel by
+:func:`build_zoo` and checked in; it holds facts only, as mmaction2 publishes them:
+
+* ``name``: the preset name (the metafile's model name; where mmaction2 lists several checkpoints
+  under one name, the first keeps it and the config's name or the training resolution tells the
+  others apart);
+* ``config``: the mmaction2 config file, and ``model`` / ``test_pipeline``: its merged model dict
+  and test pipeline, read with :func:`~videohub.conversion.config_reader.load_config`;
+* ``checkpoint_file`` / ``checkpoint_url``: the published ``.pth``;
+* ``dataset`` and ``metrics``: the published results (top-1/top-5 accuracy, mAP, AR@AN, ...);
+* ``test_protocol``: the sampling and cropping of the test pipeline and the resulting views;
+* ``metadata``: the metafile's training facts (pretraining, resolution, epochs, FLOPs, ...).
+
+Datasets covered: Kinetics-400, Something-Something V1/V2, UCF101, HMDB51, ActivityNet v1.3 and
+AVA v2.1/v2.2. Recognizers map onto videohub architectures through
+:func:`~videohub.conversion.mmaction2.arch_for_model_cfg`; localizer (BMN, BSN) and detector (AVA)
+entries are recorded too and become presets once their family has a key table
+(:func:`~videohub.conversion.state_dict.register_key_table`).
+
+Regenerate with ``python -m videohub.conversion.presets --mim-dir <wheel>/mmaction/.mim``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import difflib
+import functools
+import json
+import os
+import re
+from typing import Any, Dict, List, Optional, Sequence
+
+from ..errors import ConfigError
+
+ZOO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets_data", "zoo.json")
+MMACTION2_VERSION = "0.24.1"
+
+# Published dataset name -> (slug used in repo names and card metadata, task family).
+DATASETS: Dict[str, str] = {
+    "Kinetics-400": "kinetics400",
+    "SthV1": "sthv1",
+    "SthV2": "sthv2",
+    "UCF101": "ucf101",
+    "HMDB51": "hmdb51",
+    "ActivityNet v1.3": "activitynet",
+    "AVA v2.1": "ava21",
+    "AVA v2.2": "ava22",
+}
+
+# mmaction2 model types of localizers and detectors -> (family, videohub architecture).
+NON_RECOGNIZERS: Dict[str, tuple] = {
+    "BMN": ("localizer", "bmn"),
+    "TEM": ("localizer", "bsn"),
+    "PEM": ("localizer", "bsn"),
+    "SSN": ("localizer", "ssn"),
+    "FastRCNN": ("detector", "ava"),
+}
+
+_SAMPLING = re.compile(r"^\d+x\d+x\d+$")
+_EPOCHS = re.compile(r"^\d+e$")
+# Name tokens that spell an entry's own dataset (dropped from its repo name after the sampling token).
+_DATASET_TOKENS = {
+    "kinetics400": {"kinetics400", "kinetics"},
+    "sthv1": {"sthv1"},
+    "sthv2": {"sthv2"},
+    "ucf101": {"ucf101"},
+    "hmdb51": {"hmdb51"},
+    "activitynet": {"activitynet"},
+    "ava21": {"ava"},
+    "ava22": {"ava22"},
+}
+_RESOLUTION_TAGS = {"340x256": "340x256", "short-side 256": "256p", "short-side 320": "320p"}
+_CROPS = {"CenterCrop": 1, "ThreeCrop": 3, "TenCrop": 10}
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the checked-in data
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _zoo() -> Dict[str, Any]:
+    if not os.path.isfile(ZOO_FILE):
+        raise ConfigError(f"preset data {ZOO_FILE} is missing from the installation")
+    with open(ZOO_FILE, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def load_zoo() -> Dict[str, Any]:
+    """The whole checked-in zoo data (a copy): ``source``, ``collections``, ``entries``, ``not_covered``."""
+    return copy.deepcopy(_zoo())
+
+
+def is_ready(entry: Dict[str, Any]) -> bool:
+    """Whether videohub can convert ``entry`` now (recognizers; other families once their table exists)."""
+    if entry.get("arch") is None:
+        return False
+    if entry.get("family") == "recognizer":
+        return True
+    from .state_dict import _TABLES
+
+    return f"videohub-{entry['arch']}" in _TABLES
+
+
+def list_presets(include_pending: bool = False) -> List[Dict[str, Any]]:
+    """The preset entries (copies), in zoo order.
+
+    Args:
+        include_pending: Also list localizer/detector entries whose conversion table does not exist
+            yet. Default ``False``.
+    """
+    return [copy.deepcopy(e) for e in _zoo()["entries"] if include_pending or is_ready(e)]
+
+
+def get_preset(name: str) -> Dict[str, Any]:
+    """The preset called ``name`` (a copy); :class:`ConfigError` with close names if there is none."""
+    for entry in _zoo()["entries"]:
+        if entry["name"] == name:
+            if not is_ready(entry):
+                raise ConfigError(
+                    f"preset {name!r} is a {entry['family']} ({entry['arch']}); videohub cannot convert it yet"
+                )
+            return copy.deepcopy(entry)
+    names = [e["name"] for e in _zoo()["entries"]]
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+    hint = f"; did you mean {close}?" if close else "; see `convert_mmaction2_checkpoint.py --list-presets`"
+    raise ConfigError(f"unknown preset {name!r}{hint}")
+
+
+def collection(name: str) -> Dict[str, Any]:
+    """The paper and README of an mmaction2 model collection (``"TSN"``, ``"SlowFast"``, ...)."""
+    return copy.deepcopy(_zoo()["collections"].get(name, {}))
+
+
+# ---------------------------------------------------------------------------------------------
+# building the data from the mmaction2 wheel
+# ---------------------------------------------------------------------------------------------
+
+
+def repo_name_for(name: str, dataset_slug: str, keep_epochs: bool = False) -> str:
+    """``<arch>-<backbone and variant>-<sampling>-<dataset>`` from a preset name.
+
+    ``tsn_r50_1x1x3_100e_kinetics400_rgb`` gives ``tsn-r50-1x1x3-kinetics400``: the sampling token
+    (``AxBxC``) moves before the dataset, the epoch count (kept only with ``keep_epochs``), ``rgb``
+    and the tokens naming the entry's own dataset that follow the sampling/epoch token are dropped
+    (``..._hmdb51_kinetics400_rgb`` keeps its pretraining ``kinetics400``), and every other token
+    stays in order.
+
+    Args:
+        name: The preset name.
+        dataset_slug: The entry's dataset slug (``kinetics400``, ``sthv1``, ...).
+        keep_epochs: Keep the ``<N>e`` token. Default ``False``.
+    """
+    tokens = [t for t in re.split(r"[^A-Za-z0-9]+", name) if t]
+    anchor = next((i for i, t in enumerate(tokens) if _SAMPLING.match(t)), None)
+    if anchor is None:
+        anchor = next((i for i, t in enumerate(tokens) if _EPOCHS.match(t)), len(tokens))
+    sampling = [t for t in tokens if _SAMPLING.match(t)]
+    middle = []
+    for i, token in enumerate(tokens[1:], 1):
+        low = token.lower()
+        if _SAMPLING.match(token) or (_EPOCHS.match(token) and not keep_epochs):
+            continue
+        if low == "rgb" or (i > anchor and low in _DATASET_TOKENS.get(dataset_slug, ())):
+            continue
+        middle.append(low)
+    parts = [tokens[0].lower()] + middle + sampling[:1] + [dataset_slug]
+    return "-".join(parts)
+
+
+def _test_pipeline(cfg: Dict[str, Any]) -> Optional[List[Dict[str, Any]]]:
+    test = (cfg.get("data") or {}).get("test") or {}
+    pipeline = test.get("pipeline") if isinstance(test, dict) else None
+    return pipeline if pipeline is not None else cfg.get("test_pipeline")
+
+
+def test_protocol(test_pipeline: Optional[Sequence[Dict[str, Any]]]) -> Optional[Dict[str, Any]]:
+    """Sampling, resizing and cropping of an mmaction2 test pipeline, and the number of views.
+
+    ``num_clips`` counts the sampled clips (``num_clips``, doubled by ``twice_sample``, times
+    ``num_sample_positions`` for ``DenseSampleFrames``); ``num_crops`` is 1, 3 or 10 for
+    ``CenterCrop``, ``ThreeCrop``, ``TenCrop`` (1 without a crop); ``views = num_clips * num_crops``.
+    """
+    if not test_pipeline:
+        return None
+    sampler = next((s for s in test_pipeline if s.get("type") in ("SampleFrames", "DenseSampleFrames", "UntrimmedSampleFrames", "SampleAVAFrames")), None)
+    if sampler is None:
+        return None
+    clips = int(sampler.get("num_clips", 1))
+    if sampler.get("twice_sample"):
+        clips *= 2
+    if sampler["type"] == "DenseSampleFrames":
+        clips *= int(sampler.get("num_sample_positions", 10))
+    crop = next((s for s in test_pipeline if s.get("type") in _CROPS), None)
+    resize = next((s for s in test_pipeline if s.get("type") == "Resize"), None)
+    crops = _CROPS[crop["type"]] if crop else 1
+    return {
+        "sampler": {k: v for k, v in sampler.items()},
+        "resize_scale": resize.get("scale") if resize else None,
+        "crop": crop["type"] if crop else None,
+        "crop_size": crop.get("crop_size") if crop else None,
+        "num_clips": clips,
+        "num_crops": crops,
+        "views": clips * crops,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, range):
+        return list(value)
+    return value
+
+
+def _classify(model_cfg: Dict[str, Any], config_path: str) -> tuple:
+    """``(family, arch, reason)``: arch ``None`` with a reason when videohub does not cover it."""
+    from .mmaction2 import RECOGNIZER_TYPES, arch_for_model_cfg
+
+    if "/skeleton/" in config_path:
+        return "recognizer", None, "skeleton-based model (pose heatmap input); videohub processes RGB video"
+    model_type = model_cfg.get("type")
+    if model_type in NON_RECOGNIZERS:
+        return NON_RECOGNIZERS[model_type] + (None,)
+    if model_type in RECOGNIZER_TYPES:
+        try:
+            return "recognizer", arch_for_model_cfg(model_cfg), None
+        except ConfigError as exc:
+            return "recognizer", None, str(exc)
+    return None, None, f"mmaction2 model type {model_type!r}"
+
+
+def build_zoo(mim_dir: str) -> Dict[str, Any]:
+    """Extract the preset data from an unpacked mmaction2 wheel's ``mmaction/.mim`` folder."""
+    import yaml
+
+    from .config_reader import load_config
+
+    with open(os.path.join(mim_dir, "model-index.yml"), encoding="utf-8") as f:
+        index = yaml.safe_load(f)
+    collections: Dict[str, Any] = {}
+    raw: List[Dict[str, Any]] = []
+    for metafile in index["Import"]:
+        with open(os.path.join(mim_dir, metafile), encoding="utf-8") as f:
+            meta = yaml.safe_load(f)
+        for col in meta.get("Collections", []):
+            paper = col.get("Paper") or {}
+            collections[col["Name"]] = {"paper_title": paper.get("Title"), "paper_url": paper.get("URL"),
+                                        "readme": col.get("README")}
+        for model in meta.get("Models", []):
+            results = [r for r in model["Results"] if r["Dataset"] in DATASETS]
+            if results:
+                raw.append(dict(model, Results=results))
+
+    entries: List[Dict[str, Any]] = []
+    not_covered: List[Dict[str, Any]] = []
+    seen_weights: Dict[str, Dict[str, Any]] = {}
+    config_cache: Dict[str, Dict[str, Any]] = {}
+    for model in raw:
+        weights_key = json.dumps(model["Weights"])
+        if weights_key in seen_weights:  # the same checkpoint listed in two collections
+            seen = seen_weights[weights_key]
+            if model["In Collection"] not in seen["collections"]:
+                seen["collections"].append(model["In Collection"])
+            continue
+        configs = model["Config"] if isinstance(model["Config"], list) else [model["Config"]]
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", model["Name"]).strip("_")
+        name = name[:-3] if name.endswith(".py") else name
+        result = model["Results"][0]
+        entry: Dict[str, Any] = {
+            "name": name,
+            "metafile_name": model["Name"],
+            "collections": [model["In Collection"]],
+            "config": model["Config"],
+            "dataset": result["Dataset"],
+            "dataset_slug": DATASETS[result["Dataset"]],
+            "task": result["Task"],
+            "metrics": dict(result["Metrics"]),
+            "metadata": {k: v for k, v in (model.get("Metadata") or {}).items()},
+            "modality": model.get("Modality"),
+            "checkpoint_url": model["Weights"],
+            "checkpoint_file": (os.path.basename(model["Weights"]) if isinstance(model["Weights"], str)
+                                else [os.path.basename(w) for w in model["Weights"]]),
+            "training_log": model.get("Training Log"),
+            "training_json_log": model.get("Training Json Log"),
+        }
+        if model.get("Converted From"):
+            entry["converted_from"] = model["Converted From"]
+        if len(configs) == 1:
+            path = configs[0]
+            if path not in config_cache:
+                config_cache[path] = load_config(os.path.join(mim_dir, path))
+            cfg = config_cache[path]
+            entry["model"] = _jsonable(cfg["model"])
+            entry["test_pipeline"] = _jsonable(_test_pipeline(cfg))
+            entry["test_protocol"] = _jsonable(test_protocol(_test_pipeline(cfg)))
+            family, arch, reason = _classify(cfg["model"], path)
+        else:
+            entry["model"], entry["test_pipeline"], entry["test_protocol"] = None, None, None
+            family, arch, reason = NON_RECOGNIZERS["TEM"] + (None,)
+        entry["family"], entry["arch"] = family, arch
+        if arch is None:
+            not_covered.append({"name": name, "config": model["Config"], "reason": reason})
+            continue
+        seen_weights[weights_key] = entry
+        entries.append(entry)
+
+    _disambiguate(entries)
+    _assign_repo_names(entries)
+    return {
+        "source": {"package": "mmaction2", "version": MMACTION2_VERSION,
+                   "files": "mmaction/.mim/model-index.yml, its metafiles and configs"},
+        "datasets": DATASETS,
+        "collections": dict(sorted(collections.items())),
+        "entries": entries,
+        "not_covered": not_covered,
+    }
+
+
+def _disambiguate(entries: List[Dict[str, Any]]) -> None:
+    """Give entries that share a metafile name distinct names.
+
+    An entry whose config has another name takes the config's name; of the rest, the first one
+    mmaction2 lists keeps the name and the others get their training resolution appended
+    (``_256p``, ``_320p``, ``_340x256``).
+    """
+    by_name: Dict[str, List[Dict[str, Any]]] = {}
+    for entry in entries:
+        by_name.setdefault(entry["name"], []).append(entry)
+    for name, group in by_name.items():
+        if len(group) == 1:
+            continue
+        for entry in group:
+            config = entry["config"] if isinstance(entry["config"], str) else entry["config"][0]
+            stem = os.path.splitext(os.path.basename(config))[0]
+            if stem != name:
+                entry["name"] = stem
+        remaining = [e for e in group if e["name"] == name]
+        if len(remaining) > 1:
+            for entry in remaining[1:]:
+                resolution = entry["metadata"].get("Resolution")
+                if resolution not in _RESOLUTION_TAGS:
+                    raise ConfigError(f"cannot tell apart the checkpoints published as {name!r}")
+                entry["name"] = f"{name}_{_RESOLUTION_TAGS[resolution]}"
+    names = [e["name"] for e in entries]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"preset names are not unique: {duplicates}")
+
+
+def _assign_repo_names(entries: List[Dict[str, Any]]) -> None:
+    """Repo names without epochs where that is unique, with epochs otherwise."""
+    short = [repo_name_for(e["name"], e["dataset_slug"]) for e in entries]
+    for entry, repo in zip(entries, short):
+        entry["repo_name"] = repo if short.count(repo) == 1 else repo_name_for(entry["name"], entry["dataset_slug"], True)
+    repos = [e["repo_name"] for e in entries]
+    duplicates = sorted({r for r in repos if repos.count(r) > 1})
+    if duplicates:
+        raise ConfigError(f"repo names are not unique: {duplicates}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Regenerate ``presets_data/zoo.json`` from an unpacked mmaction2 wheel."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--mim-dir", required=True, help="the wheel's mmaction/.mim folder")
+    parser.add_argument("--output", default=ZOO_FILE, help=f"output JSON (default: {ZOO_FILE})")
+    args = parser.parse_args(argv)
+    zoo = build_zoo(args.mim_dir)
+    with open(args.output, "w", encoding="utf-8") as f:
+        json.dump(zoo, f, indent=1)
+        f.write("\n")
+    print(f"wrote {len(zoo['entries'])} entries ({len(zoo['not_covered'])} not covered) to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""The parity checker: comparison rules, input layouts, and the run on the shared golden files."""
+
+import math
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from videohub.conversion import parity
+from videohub.conversion.parity import RECOGNIZER_KINDS, check_file, check_golden_dir, compare, recognizer_inputs
+
+
+def test_compare_tolerance_boundary():
+    ref = torch.tensor([10.0, -20.0])
+    limit = 1e-4 * 20 + 1e-5  # 0.00201
+    assert compare(ref, ref + torch.tensor([0.0, 0.002])).ok
+    bad = compare(ref, ref + torch.tensor([0.0, 0.0021]))
+    assert not bad.ok and math.isclose(bad.max_abs, 0.0021, rel_tol=1e-4) and bad.max_ref == 20.0
+    assert "max |a-b| = 2.100e-03 > 0.0001 * 2.000e+01 + 1e-05" in bad.failures[0]
+    assert limit < 0.0021
+
+
+def test_compare_nested_values_and_nan():
+    ref = {"a": [1, 2.5, (3, "x")], "b": torch.tensor([float("nan"), 1.0], dtype=torch.float64)}
+    out = {"a": [1, 2.5, (3, "x")], "b": np.array([np.nan, 1.0])}
+    assert compare(ref, out).ok
+    assert "NaN at different positions" in compare(ref, dict(out, b=np.array([0.0, 1.0]))).failures[0]
+    assert "missing keys ['b']" in compare(ref, {"a": out["a"]}).failures[0]
+    assert "'y' != expected 'x'" in compare(ref, dict(out, a=[1, 2.5, (3, "y")])).failures[0]
+    assert "shape (3,), expected (2,)" in compare(torch.zeros(2), np.zeros(3)).failures[0]
+    assert "expected 3 items, got 2" in compare([(0, 0.1), (1, 0.2), "z"], [(0, 0.1), (1, 0.2)]).failures[0]
+
+
+def test_compare_uint8_tolerance_only_where_asked():
+    ref = np.array([[10, 200]], dtype=np.uint8)
+    out = np.array([[11, 200]], dtype=np.uint8)
+    assert not compare(ref, out).ok
+    assert compare(ref, out, uint8_atol=1.0).ok
+    assert not compare(ref, out + np.uint8(1), uint8_atol=1.0).ok
+
+
+def test_recognizer_input_layouts():
+    x = torch.arange(2 * 3 * 3 * 4 * 5 * 6, dtype=torch.float32).reshape(2, 3, 3, 4, 5, 6)  # N, clips, C, T, H, W
+    v = recognizer_inputs("rec3d", x)["pixel_values"]
+    assert v.shape == (2, 3, 4, 3, 5, 6)  # B, V, T, C, H, W
+    assert v[1, 2, 3, 0, 4, 5] == x[1, 2, 0, 3, 4, 5]
+    y = torch.zeros(1, 8, 3, 4, 4)
+    assert recognizer_inputs("rec2d", y)["pixel_values"] is y
+    assert recognizer_inputs("audio", y)["input_features"] is y
+
+
+def test_unknown_and_unsupported_kinds_fail(tmp_path):
+    torch.save({"kind": "bmn", "name": "bmn_x", "config": {}, "state_dict": {}}, tmp_path / "bmn_x.pt")
+    torch.save({"kind": "hologram", "name": "h", "config": {}, "state_dict": {}}, tmp_path / "h.pt")
+    (tmp_path / "broken.pt").write_bytes(b"nope")
+    results = {r.name: r for r in check_golden_dir(str(tmp_path))}
+    assert results["bmn_x.pt"].error == "not yet supported: bmn" and not results["bmn_x.pt"].ok
+    assert results["h.pt"].error == "not yet supported: hologram"
+    assert results["broken.pt"].error.startswith("cannot read")
+    assert results["bmn_x.pt"].line().endswith("FAIL  not yet supported: bmn")
+    assert [r.name for r in check_golden_dir(str(tmp_path), kinds=["rec2d"])] == ["broken.pt"]  # kind unknown: reported
+
+
+def test_main_exit_codes(tmp_path, capsys):
+    torch.save({"kind": "tem", "name": "t", "config": {}, "state_dict": {}}, tmp_path / "t.pt")
+    assert parity.main([str(tmp_path)]) == 1
+    assert "not yet supported: tem" in capsys.readouterr().out
+    assert parity.main([str(tmp_path), "--kinds", "rec2d"]) == 1  # nothing of that kind: not a pass
+    assert "no golden file of kinds ['rec2d']" in capsys.readouterr().out
+
+
+def test_a_wrong_weight_is_detected(tmp_path, golden_path):
+    data = torch.load(os.path.join(golden_path, "tsn_r18.pt"), weights_only=True)
+    data["state_dict"]["cls_head.fc_cls.bias"] = data["state_dict"]["cls_head.fc_cls.bias"] + 0.01
+    torch.save(data, tmp_path / "tsn_r18_perturbed.pt")
+    result = check_file(str(tmp_path / "tsn_r18_perturbed.pt"))
+    assert not result.ok and result.comparison.max_abs > 0.009
+    assert result.comparison.failures[0].startswith("output:")
+
+
+@pytest.mark.slow  # runs all 29 recognizer golden models (about a minute of CPU)
+def test_recognizer_golden_files_pass(golden_path):
+    results = check_golden_dir(golden_path, kinds=list(RECOGNIZER_KINDS))
+    names = {r.name for r in results}
+    assert len(results) == 29 and {"tsn_r18.pt", "slowfast_r18.pt", "audio_tsn_r18.pt", "trn_r18_multiscale.pt"} <= names
+    failed = [r.line() for r in results if not r.ok]
+    assert not failed, "\n".join(failed)
+
+
+def test_golden_funcs_pass(golden_path):
+    result = check_file(os.path.join(golden_path, "golden_funcs.pt"))
+    assert result.kind == "funcs"
+    assert result.ok, "\n".join(result.details)
