@@ -403,3 +403,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"no golden file of kinds {args.kinds} in {args.golden_dir}")
         return 1
     return 1 if failed else 0
+from . import localizers as _localizers  # noqa: E402,F401  (registers the tem/pem/bmn/ssn handlers)
