@@ -404,3 +404,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     return 1 if failed else 0
 from . import localizers as _localizers  # noqa: E402,F401  (registers the tem/pem/bmn/ssn handlers)
+from . import detection as _detection  # noqa: E402,F401  (registers roi_extractor, bbox_head_ava, fbo_head, ava_detector, backbone)

@@ -1,0 +1,17 @@
+"""I3D models: features (:class:`I3DModel`) and classification (:class:`I3DForVideoClassification`)."""
+
+from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
+from .configuration_i3d import I3DConfig
+
+
+class I3DModel(VideoRecognizerModel):
+    """I3D backbone features; see :class:`~videohub.modeling_recognizer.VideoRecognizerModel`."""
+
+    config_class = I3DConfig
+
+
+class I3DForVideoClassification(VideoRecognizerForVideoClassification):
+    """I3D classifier; see :class:`~videohub.modeling_recognizer.VideoRecognizerForVideoClassification`."""
+
+    config_class = I3DConfig
+    base_model_class = I3DModel
