@@ -1,0 +1,144 @@
+"""ActivityNet temporal-localization dataset (features per video, proposals as results)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ...errors import AnnotationError, ConfigError
+from .base import DATASETS, BadLine, BaseDataset, load_json
+
+_REQUIRED = ("duration_second", "duration_frame", "feature_frame", "annotations")
+
+
+@DATASETS.register()
+class ActivityNetDataset(BaseDataset):
+    """ActivityNet: a JSON object ``{video_name: {duration_second, duration_frame, annotations,
+    feature_frame, fps, rfps}}``; items carry ``video_name`` and ``data_prefix`` (feature folder).
+
+    Args:
+        ann_file: JSON annotation file.
+        pipeline: Pipeline steps (``LoadLocalizationFeature``, ``GenerateLocalizationLabels``, ...).
+        data_prefix: Directory of the feature files. Default: None.
+        test_mode: Build a test dataset. Default: False.
+        on_error: ``'raise'`` or ``'skip'`` for malformed entries. Default: ``'raise'``.
+    """
+
+    def __init__(
+        self,
+        ann_file: str,
+        pipeline: Sequence[Any],
+        data_prefix: Optional[str] = None,
+        test_mode: bool = False,
+        *,
+        on_error: str = "raise",
+    ):
+        super().__init__(ann_file, pipeline, data_prefix, test_mode, on_error=on_error)
+
+    def load_annotations(self) -> List[Dict[str, Any]]:
+        """Load the JSON database into ``video_infos`` (each entry plus its ``video_name``)."""
+        database = load_json(self.ann_file)
+        if not isinstance(database, dict):
+            raise AnnotationError(f"{self.ann_file}: expected a JSON object {{video_name: info}}")
+        src = self._source()
+        video_infos = []
+        self._sources = []
+        for video_name, info in database.items():
+            where = f"video {video_name!r}"
+            try:
+                if not isinstance(info, dict):
+                    raise BadLine("entry is not an object")
+                missing = [k for k in _REQUIRED if k not in info]
+                if missing:
+                    raise BadLine(f"missing keys {missing}")
+                for ann in info["annotations"]:
+                    seg = ann.get("segment") if isinstance(ann, dict) else None
+                    if not (isinstance(seg, list) and len(seg) == 2 and all(isinstance(x, (int, float)) for x in seg)):
+                        raise BadLine(f"annotation {ann!r} needs 'segment': [start, end] in seconds")
+            except BadLine as err:
+                src.error(where, str(err))
+                continue
+            info = dict(info)
+            info["video_name"] = video_name
+            video_infos.append(info)
+            self._sources.append(src.where(where))
+        return video_infos
+
+    def get_results(self, idx: int) -> Dict[str, Any]:
+        """Results for sample ``idx``: the entry plus ``data_prefix``."""
+        results = copy.deepcopy(self.video_infos[idx])
+        results["data_prefix"] = self.data_prefix
+        return results
+
+    def _import_ground_truth(self) -> Dict[str, np.ndarray]:
+        """``{video_id: [[start, end, label], ...]}`` (video ids without the ``v_`` prefix)."""
+        ground_truth = {}
+        for info in self.video_infos:
+            rows = [[ann["segment"][0], ann["segment"][1], ann["label"]] for ann in info["annotations"]]
+            ground_truth[info["video_name"][2:]] = np.array(rows)
+        return ground_truth
+
+    @staticmethod
+    def _import_proposals(results: List[Dict[str, Any]]) -> Tuple[Dict[str, np.ndarray], int]:
+        """``({video_id: [[start, end, score], ...]}, number of proposals)`` from model results."""
+        proposals = {}
+        num = 0
+        for result in results:
+            rows = [[p["segment"][0], p["segment"][1], p["score"]] for p in result["proposal_list"]]
+            num += len(rows)
+            proposals[result["video_name"][2:]] = np.array(rows)
+        return proposals, num
+
+    def proposals2json(self, results: List[Dict[str, Any]], show_progress: bool = False) -> Dict[str, Any]:
+        """``{video_id: [{'segment': [s, e], 'score': x}, ...]}`` (delegates to the metrics package).
+
+        mmaction2 declares this static; here it is a method because the conversion also checks the
+        results against ``video_infos``.
+        """
+        from ...metrics.dataset_evaluation import proposals2json
+
+        return proposals2json(results, self.video_infos, show_progress=show_progress)
+
+    def dump_results(
+        self, results: List[Any], out: str, output_format: str, version: str = "VERSION 1.3"
+    ) -> None:
+        """Write results as an ActivityNet JSON file (``'json'``) or one CSV per video (``'csv'``)
+        (delegates to ``videohub.metrics.dataset_evaluation.dump_activitynet_results``).
+
+        Args:
+            results: Proposal results (``'json'``) or ``(video_name, array)`` pairs (``'csv'``).
+            out: Output file (json) or directory (csv).
+            output_format: ``'json'`` or ``'csv'``.
+            version: ActivityNet version string stored in the json. Default: ``'VERSION 1.3'``.
+        """
+        from ...metrics.dataset_evaluation import dump_activitynet_results
+
+        if output_format == "json":
+            self.proposals2json(results)  # checks every result names a video of this dataset
+        dump_activitynet_results(results, out, output_format, version=version)
+
+    def evaluate(
+        self,
+        results: List[Dict[str, Any]],
+        metrics: Union[str, Sequence[str]] = "AR@AN",
+        metric_options: Optional[Dict[str, Any]] = None,
+        logger: Any = None,
+        **deprecated_kwargs: Any,
+    ) -> Dict[str, float]:
+        """AR@AN / AUC of proposals (delegates to ``evaluate_activitynet``).
+
+        ``metric_options`` defaults to ``{'AR@AN': {'max_avg_proposals': 100,
+        'temporal_iou_thresholds': np.linspace(0.5, 0.95, 10)}}``.
+        """
+        from ...metrics.dataset_evaluation import evaluate_activitynet
+
+        options = copy.deepcopy(metric_options) if metric_options is not None else {
+            "AR@AN": {"max_avg_proposals": 100, "temporal_iou_thresholds": np.linspace(0.5, 0.95, 10)}
+        }
+        if deprecated_kwargs:
+            options["AR@AN"] = dict(options.get("AR@AN", {}), **deprecated_kwargs)
+        if not isinstance(results, list) or len(results) != len(self):
+            raise ConfigError(f"results must be a list of {len(self)} proposal results")
+        return evaluate_activitynet(results, self.video_infos, metrics=metrics, metric_options=options)
