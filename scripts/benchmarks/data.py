@@ -21,7 +21,7 @@ The videos carry a little per-frame noise, like camera footage, so B-frames cost
 
 Example::
 
-    python scripts/benchmarks/data.py --frames 300 --clips 6 --output docs/benchmarks/data.md
+    python scripts/benchmarks/data.py --frames 300 --clips 6 --output /tmp/data_bench.md  (the table in docs/benchmarks.md)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Time videohub's vectorized metrics against straightforward loop baselines.
 
-Cases (defaults match the numbers in docs/benchmarks/metrics.md):
+Cases (defaults match the numbers in docs/benchmarks.md):
 
 - AR@AN on ``--videos`` videos x ``--proposals`` proposals (10 tIoU thresholds). The baseline is
   mmaction2's algorithm: a loop over candidate proposals for the IoUs of each video and a loop over

@@ -1,4 +1,4 @@
-"""docs/mapping/pipelines.md: every non-decoding pipeline name of the reference maps and resolves."""
+"""docs/mmaction2_mapping.md: every non-decoding pipeline name of the reference maps and resolves."""
 
 import importlib
 import os
@@ -10,7 +10,7 @@ import videohub.data.pipelines  # noqa: F401
 from videohub.registry import PIPELINES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MAPPING = os.path.join(ROOT, "docs", "mapping", "pipelines.md")
+MAPPING = os.path.join(ROOT, "docs", "mmaction2_mapping.md")
 REFERENCE = os.path.join(ROOT, "..", "shared", "reference", "mmaction2-v0-api.txt")
 DECODING = {
     "PyAVInit", "PyAVDecode", "PyAVDecodeMotionVector", "DecordInit", "DecordDecode", "OpenCVInit",
@@ -20,7 +20,7 @@ DECODING = {
 
 def _rows():
     text = open(MAPPING).read()
-    return re.findall(r"^\| `(mmaction\.[^`]+)` \| `([^`]+)` \|", text, flags=re.M)
+    return re.findall(r"^\| `(mmaction\.datasets\.pipelines\.[^`]+)` \| `([^`]+)` \|", text, flags=re.M)
 
 
 def _resolve(path):

@@ -21,7 +21,7 @@ keeps decoding from where it is, or seeks to that frame's keyframe when the keyf
 than ``seek_threshold`` packets ahead of the current decode position. With dense keyframes this
 seeks to each needed GOP; with a keyframe every ~250 frames the keyframes are rarely ahead of the
 position and the reader decodes straight through, stopping after the last needed frame. Both
-regimes were measured in ``docs/benchmarks/data.md``.
+regimes were measured in ``docs/benchmarks.md``.
 
 *Decoding less.* Packets that are not wanted are sent to the decoder with
 ``skip_frame="NONREF"``: a frame that no other frame references is then not reconstructed at all,
