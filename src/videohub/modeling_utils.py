@@ -6,6 +6,7 @@ import os
 import tempfile
 from typing import Any, Callable, Iterable, List, Optional, Union
 
+import torch
 from torch import nn
 from transformers import PreTrainedModel
 
@@ -46,6 +47,21 @@ class VideoPreTrainedModel(PreTrainedModel):
                 found = True
         if not found:
             raise ValueError(f"{type(self).__name__} has no block that supports gradient checkpointing (with_cp)")
+
+    @classmethod
+    def from_pretrained(cls, *args: Any, **kwargs: Any):
+        """transformers' ``from_pretrained``, with every tensor moved to 64-byte-aligned memory.
+
+        Tensors memory-mapped from a safetensors file can start at unaligned offsets; CPU kernels
+        then take another code path and results differ from the saved model in the last bit.
+        Copying those tensors makes a loaded model compute exactly what the saved one did.
+        """
+        model = super().from_pretrained(*args, **kwargs)
+        with torch.no_grad():
+            for tensor in list(model.parameters()) + list(model.buffers()):
+                if tensor.device.type == "cpu" and tensor.data_ptr() % 64:
+                    tensor.data = tensor.data.clone()
+        return model
 
     def save_pretrained(self, save_directory: Union[str, os.PathLike], *args: Any, **kwargs: Any):
         """transformers' ``save_pretrained`` plus a ``README.md`` model card when the folder has none."""
