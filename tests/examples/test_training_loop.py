@@ -243,33 +243,3 @@ def test_transformers_trainer_trains_a_videohub_model(tmp_path, small_videos, ti
     after = model.state_dict()
     assert not torch.equal(after["cls_head.fc_cls.weight"], before["cls_head.fc_cls.weight"])
     assert not torch.equal(after["model.backbone.conv1.conv.weight"], before["model.backbone.conv1.conv.weight"])
-
-
-def test_mapping_doc_targets_resolve():
-    import importlib
-    import re
-
-    rows = [line for line in open(os.path.join(REPO, "docs", "mapping", "training.md")) if line.startswith("| `")]
-    names = {re.findall(r"`([^`]+)`", row)[0]: re.findall(r"`([^`]+)`", row)[1] for row in rows}
-    for name in ("mmaction.apis.init_recognizer", "mmaction.apis.inference_recognizer", "mmaction.apis.train_model",
-                 "mmaction.apis.single_gpu_test", "mmaction.apis.multi_gpu_test", "mmaction.core.optimizer.CopyOfSGD",
-                 "mmaction.core.optimizer.TSMOptimizerConstructor", "mmaction.core.lr.TINLrUpdaterHook",
-                 "mmaction.core.evaluation.EvalHook", "mmaction.core.evaluation.DistEvalHook",
-                 "mmaction.utils.PreciseBNHook"):
-        assert name in names, name
-    for target in names.values():
-        if "/" in target:
-            assert os.path.exists(os.path.join(REPO, target)), target
-            continue
-        module, _, attr = target.rpartition(".")
-        obj = None
-        while module:
-            try:
-                obj = importlib.import_module(module)
-                break
-            except ImportError:
-                module, _, parent = module.rpartition(".")
-                attr = f"{parent}.{attr}"
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        assert obj is not None, target
