@@ -37,3 +37,28 @@ def test_build_helpers_follow_mmaction2_configs():
     assert model.config.num_labels == 4 and model.config.average_clips == "prob"
     with pytest.raises(ConfigError, match="BMN"):
         build_model(dict(type="BMN"))
+
+
+@pytest.mark.parametrize("depth,channels", [(18, 512), (34, 512), (50, 2048), (101, 2048), (152, 2048)])
+def test_every_resnet_depth(depth, channels):
+    from videohub import TSNConfig, TSNModel
+
+    config = TSNConfig(backbone=dict(type="ResNet", depth=depth), cls_head=dict(type="TSNHead", in_channels=channels))
+    model = TSNModel(config).eval()
+    with torch.no_grad():
+        out = model(pixel_values=torch.zeros(2, 3, 3, 32, 32))
+    assert out.last_hidden_state.shape == (6, channels, 1, 1)
+    assert out.pooler_output.shape == (2, channels)
+
+
+def test_config_errors_name_the_key():
+    from videohub import TSNConfig
+
+    with pytest.raises(ConfigError, match="'colour'"):
+        TSNConfig(colour="red")
+    with pytest.raises(ConfigError, match="backbone.*'detph'"):
+        TSNConfig(backbone=dict(type="ResNet", detph=50))
+    with pytest.raises(ConfigError, match="average_clips"):
+        TSNConfig(average_clips="median")
+    with pytest.raises(ConfigError, match="unknown backbone type 'ResNeXt'"):
+        TSNConfig(backbone=dict(type="ResNeXt", depth=50))
