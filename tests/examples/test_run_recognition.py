@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -70,7 +71,8 @@ def test_two_processes_train_evaluate_and_push(tmp_path, small_videos, tiny_reci
     # the checkpoint holds both processes' RNG states; "latest" names it
     assert (out / "latest").read_text().strip() == "step_2"
     assert {"random_states_0.pkl", "random_states_1.pkl", "trainer_state.json"} <= set(os.listdir(out / "step_2"))
-    assert any(f.startswith("events.out.tfevents") for _, _, fs in os.walk(out / "logs") for f in fs)
+    if importlib.util.find_spec("tensorboard") is not None:  # --with_tracking logs to tensorboard when installed
+        assert any(f.startswith("events.out.tfevents") for _, _, fs in os.walk(out / "logs") for f in fs)
 
     # single-process evaluation of the saved checkpoint, in this process
     model = videohub.AutoVideoModel.from_pretrained(str(out)).eval()
