@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from ..errors import VideohubError
+from ..utils.io import atomic_write_bytes, fsync_dir
 
 try:  # POSIX advisory locks let two server processes share one root safely.
     import fcntl
@@ -213,35 +214,6 @@ def matches_gitattributes(path: str, patterns: Iterable[str]) -> bool:
 # Durable files
 
 
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - directories cannot be opened on some platforms
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old or the new contents."""
-    directory = os.path.dirname(path)
-    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    _fsync_dir(directory)
-
-
 def _json_bytes(obj: object) -> bytes:
     return json.dumps(obj, sort_keys=True, indent=1).encode()
 
@@ -337,7 +309,7 @@ class ObjectStore:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        _fsync_dir(os.path.dirname(final))
+        fsync_dir(os.path.dirname(final))
         return sha256
 
 
@@ -530,12 +502,12 @@ class Repo:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def _write_refs(self, refs: dict) -> None:
-        write_atomic(os.path.join(self.dir, "refs.json"), _json_bytes(refs))
+        atomic_write_bytes(os.path.join(self.dir, "refs.json"), _json_bytes(refs))
 
     def _write_commit(self, commit: Commit) -> None:
         path = self._commit_path(commit.id)
         if not os.path.exists(path):
-            write_atomic(path, _json_bytes(commit.to_json()))
+            atomic_write_bytes(path, _json_bytes(commit.to_json()))
 
 
 class HubStorage:
@@ -606,18 +578,18 @@ class HubStorage:
         os.makedirs(os.path.join(staging, "commits"))
         try:
             created = utc_now()
-            write_atomic(os.path.join(staging, "repo.json"), _json_bytes(
+            atomic_write_bytes(os.path.join(staging, "repo.json"), _json_bytes(
                 {"type": repo.type, "id": repo.id, "private": bool(private), "createdAt": created,
                  "uuid": uuid.uuid4().hex[:24]}))
-            write_atomic(os.path.join(staging, "commits", f"{commit.id}.json"), _json_bytes(commit.to_json()))
-            write_atomic(os.path.join(staging, "refs.json"),
+            atomic_write_bytes(os.path.join(staging, "commits", f"{commit.id}.json"), _json_bytes(commit.to_json()))
+            atomic_write_bytes(os.path.join(staging, "refs.json"),
                          _json_bytes({"branches": {DEFAULT_BRANCH: commit.id}, "tags": {}}))
             os.makedirs(os.path.dirname(repo.dir), exist_ok=True)
             try:
                 os.rename(staging, repo.dir)
             except OSError:
                 raise HubError(409, f"You already created this {repo.type} repo: {repo.id}") from None
-            _fsync_dir(os.path.dirname(repo.dir))
+            fsync_dir(os.path.dirname(repo.dir))
         finally:
             if os.path.exists(staging):
                 shutil.rmtree(staging, ignore_errors=True)
@@ -628,7 +600,7 @@ class HubStorage:
         with repo.locked():
             trash = os.path.join(self.objects.tmp, f"deleted-{uuid.uuid4().hex}")
             os.rename(repo.dir, trash)
-        _fsync_dir(os.path.dirname(repo.dir))
+        fsync_dir(os.path.dirname(repo.dir))
         shutil.rmtree(trash, ignore_errors=True)
         with self._cache_guard:
             for key in [k for k in self._commit_cache if k[0] == repo.key]:

@@ -1,9 +1,24 @@
-"""Atomic file writes: write a temporary file beside the target, fsync, then ``os.replace``."""
+"""Durable, atomic file writes: a temporary file beside the target is written, fsynced and
+``os.replace``-d into place, then the directory is fsynced, so a crash leaves the old or the new file."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+
+
+def fsync_dir(path: str) -> None:
+    """Flush a directory entry (after a rename) to disk where the platform allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # directories cannot be opened on some platforms
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
@@ -17,10 +32,10 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+    fsync_dir(directory)
 
 
 def atomic_write_text(path: str, text: str) -> None:
