@@ -17,7 +17,6 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .configuration_utils import VideoConfig
 from .errors import ShapeError

@@ -38,15 +38,29 @@ def _type_ok(value: Any, default: Any) -> bool:
     return True
 
 
+def _parameters(fn: Callable) -> Dict[str, inspect.Parameter]:
+    """Named parameters of ``fn``; for a class whose ``__init__`` forwards ``**kwargs`` to its base
+    (mmaction2's subclass style), the base class's parameters are included, nearest first."""
+    params: Dict[str, inspect.Parameter] = {}
+    classes = [c for c in fn.__mro__ if "__init__" in vars(c)] if inspect.isclass(fn) else [fn]
+    for target in classes:
+        own = inspect.signature(target).parameters
+        for name, param in own.items():
+            if name != "self" and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                params.setdefault(name, param)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in own.values()):
+            return params
+    return {}  # a **kwargs chain that never ends in a closed signature accepts anything
+
+
 def check_arguments(fn: Callable, kwargs: Dict[str, Any], where: str) -> None:
     """Raise :class:`ConfigError` if ``kwargs`` has a key ``fn`` does not take, or a badly typed value."""
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    params = _parameters(fn)
+    if not params:
         return
-    allowed = [n for n, p in params.items() if n != "self" and p.kind is not inspect.Parameter.VAR_POSITIONAL]
     for key, value in kwargs.items():
         if key not in params:
-            raise ConfigError(f"{where}: unknown argument {key!r}; allowed arguments are {sorted(allowed)}")
+            raise ConfigError(f"{where}: unknown argument {key!r}; allowed arguments are {sorted(params)}")
         default = params[key].default
         if default is inspect.Parameter.empty:
             default = _EXAMPLES.get(str(params[key].annotation), default)

@@ -47,57 +47,19 @@ class ResNet3dPathway(ResNet3d):
     def __init__(
         self,
         depth: int,
-        pretrained: Optional[str] = None,
-        stage_blocks: Optional[Sequence[int]] = None,
-        pretrained2d: bool = True,
-        in_channels: int = 3,
-        num_stages: int = 4,
-        base_channels: int = 64,
-        out_indices: Sequence[int] = (3,),
-        spatial_strides: Sequence[int] = (1, 2, 2, 2),
-        temporal_strides: Sequence[int] = (1, 1, 1, 1),
-        dilations: Sequence[int] = (1, 1, 1, 1),
-        conv1_kernel: Sequence[int] = (3, 7, 7),
-        conv1_stride_s: int = 2,
-        conv1_stride_t: int = 1,
-        pool1_stride_s: int = 2,
-        pool1_stride_t: int = 1,
-        with_pool1: bool = True,
-        with_pool2: bool = True,
-        style: str = "pytorch",
-        frozen_stages: int = -1,
-        inflate: Sequence = (1, 1, 1, 1),
-        inflate_style: str = "3x1x1",
-        conv_cfg: Dict = dict(type="Conv3d"),
-        norm_cfg: Dict = dict(type="BN3d", requires_grad=True),
-        act_cfg: Dict = dict(type="ReLU", inplace=True),
-        norm_eval: bool = False,
-        with_cp: bool = False,
-        non_local: Sequence = (0, 0, 0, 0),
-        non_local_cfg: Dict = dict(),
-        zero_init_residual: bool = True,
         lateral: bool = False,
         lateral_norm: bool = False,
         speed_ratio: int = 8,
         channel_ratio: int = 8,
         fusion_kernel: int = 5,
+        **kwargs: Any,
     ):
         self.lateral = lateral
         self.lateral_norm = lateral_norm
         self.speed_ratio = speed_ratio
         self.channel_ratio = channel_ratio
         self.fusion_kernel = fusion_kernel
-        super().__init__(
-            depth, pretrained, stage_blocks=stage_blocks, pretrained2d=pretrained2d, in_channels=in_channels,
-            num_stages=num_stages, base_channels=base_channels, out_indices=out_indices,
-            spatial_strides=spatial_strides, temporal_strides=temporal_strides, dilations=dilations,
-            conv1_kernel=conv1_kernel, conv1_stride_s=conv1_stride_s, conv1_stride_t=conv1_stride_t,
-            pool1_stride_s=pool1_stride_s, pool1_stride_t=pool1_stride_t, with_pool1=with_pool1,
-            with_pool2=with_pool2, style=style, frozen_stages=frozen_stages, inflate=inflate,
-            inflate_style=inflate_style, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
-            norm_eval=norm_eval, with_cp=with_cp, non_local=non_local, non_local_cfg=non_local_cfg,
-            zero_init_residual=zero_init_residual,
-        )
+        super().__init__(depth, **kwargs)
         self.inplanes = self.base_channels
         if self.lateral:
             self.conv1_lateral = self._lateral_conv(self.inplanes)
@@ -204,7 +166,7 @@ def build_pathway(cfg: Dict[str, Any], **kwargs: Any) -> ResNet3dPathway:
         raise ConfigError(f"unknown pathway type {pathway_type!r}; known types are {sorted(pathway_cfg)}")
     cls = pathway_cfg[pathway_type]
     cfg.update(kwargs)
-    check_arguments(cls.__init__, cfg, f"pathway {pathway_type!r}")
+    check_arguments(cls, cfg, f"pathway {pathway_type!r}")
     if "depth" not in cfg:
         raise ConfigError(f"pathway {pathway_type!r}: 'depth' is required")
     return cls(**cfg)
