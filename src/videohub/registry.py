@@ -42,7 +42,7 @@ def _parameters(fn: Callable) -> Dict[str, inspect.Parameter]:
     """Named parameters of ``fn``; for a class whose ``__init__`` forwards ``**kwargs`` to its base
     (mmaction2's subclass style), the base class's parameters are included, nearest first."""
     params: Dict[str, inspect.Parameter] = {}
-    classes = [c for c in fn.__mro__ if "__init__" in vars(c)] if inspect.isclass(fn) else [fn]
+    classes = [c for c in fn.__mro__ if c is not object and "__init__" in vars(c)] if inspect.isclass(fn) else [fn]
     for target in classes:
         own = inspect.signature(target).parameters
         for name, param in own.items():
