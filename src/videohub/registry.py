@@ -38,7 +38,7 @@ def _type_ok(value: Any, default: Any) -> bool:
     return True
 
 
-def _parameters(fn: Callable) -> Dict[str, inspect.Parameter]:
+def accepted_arguments(fn: Callable) -> Dict[str, inspect.Parameter]:
     """Named parameters of ``fn``; for a class whose ``__init__`` forwards ``**kwargs`` to its base
     (mmaction2's subclass style), the base class's parameters are included, nearest first."""
     params: Dict[str, inspect.Parameter] = {}
@@ -55,7 +55,7 @@ def _parameters(fn: Callable) -> Dict[str, inspect.Parameter]:
 
 def check_arguments(fn: Callable, kwargs: Dict[str, Any], where: str) -> None:
     """Raise :class:`ConfigError` if ``kwargs`` has a key ``fn`` does not take, or a badly typed value."""
-    params = _parameters(fn)
+    params = accepted_arguments(fn)
     if not params:
         return
     for key, value in kwargs.items():

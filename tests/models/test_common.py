@@ -6,7 +6,6 @@ A new architecture gets all of them by adding ``tests/models/tiny/<arch>.py`` wi
 
 import copy
 import importlib.util
-import inspect
 import os
 import pkgutil
 
@@ -16,9 +15,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from transformers import AutoModel, AutoModelForVideoClassification
 
 import videohub
+import videohub.layers  # noqa: F401  (fills the layer registries)
 from videohub.auto import CONFIG_CLASSES, TASK_CLASSES
 from videohub.errors import ShapeError
-from videohub.registry import BACKBONES
+from videohub.registry import BACKBONES, accepted_arguments
 
 TINY_DIR = os.path.join(os.path.dirname(__file__), "tiny")
 ARCHS = sorted(info.name for info in pkgutil.iter_modules([TINY_DIR]))
@@ -133,7 +133,7 @@ class TestArchitecture:
 
     def test_frozen_stages_and_norm_eval(self, arch):
         kwargs, _ = tiny(arch)
-        params = inspect.signature(BACKBONES.get(kwargs["backbone"]["type"])).parameters
+        params = accepted_arguments(BACKBONES.get(kwargs["backbone"]["type"]))
         if "frozen_stages" not in params or "norm_eval" not in params:
             pytest.skip(f"{kwargs['backbone']['type']} has no frozen_stages/norm_eval")
         backbone = dict(kwargs["backbone"], frozen_stages=1, norm_eval=True)
