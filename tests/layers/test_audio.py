@@ -1,59 +1,21 @@
 """Audio recognition parts: ConvAudio, ResNetAudio and AudioTSNHead (parity, hand checks, freezing, checkpointing)."""
 
 import math
-import os
-import zipfile
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 import videohub.layers  # noqa: F401  (fills the registries)
-from videohub.conversion.golden import golden_dir
 from videohub.errors import ConfigError, ShapeError
 from videohub.layers.backbones.resnet_audio import Bottleneck2dAudio, ResNetAudio
 from videohub.layers.conv import ConvModule
 from videohub.layers.conv_audio import ConvAudio
 from videohub.layers.heads.audio_tsn import AudioTSNHead
 from videohub.registry import BACKBONES, HEADS
+from golden_helpers import assert_close_to_ref, golden_params, part
 
 TYPES = {"ResNetAudio", "AudioTSNHead", "AudioRecognizer"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are small: one intra-op thread is faster than several on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def golden_params(type_names):
-    """Golden files whose pickled config mentions one of ``type_names`` (confirmed on load)."""
-    path = golden_dir()
-    if not os.path.isdir(path):
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"golden directory {path!r} not found"))]
-    names = []
-    for fname in sorted(os.listdir(path)):
-        if not fname.endswith(".pt") or fname == "golden_funcs.pt":
-            continue
-        with zipfile.ZipFile(os.path.join(path, fname)) as zf:
-            data = zf.read(next(n for n in zf.namelist() if n.endswith("data.pkl")))
-        if any(t.encode() in data for t in type_names):
-            names.append(fname[:-3])
-    return names
-
-
-def part(state_dict, prefix):
-    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-
-
-def assert_close_to_ref(actual, ref, what):
-    bound = 1e-4 * ref.abs().max().item() + 1e-5
-    err = (actual - ref).abs().max().item()
-    assert actual.shape == ref.shape, f"{what}: shape {tuple(actual.shape)} vs {tuple(ref.shape)}"
-    assert err <= bound, f"{what}: max |a-b| = {err:.3g} > {bound:.3g}"
 
 
 def audio_golden(golden, name):

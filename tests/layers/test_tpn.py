@@ -1,56 +1,19 @@
 """TPN neck (modulations, flows, level fusion, aux head) and TPNHead: parity, hand-computed flows, presets."""
 
 import os
-import zipfile
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 import videohub.layers  # noqa: F401  (fills the registries)
-from videohub.conversion.golden import golden_dir
 from videohub.errors import ConfigError, ShapeError
 from videohub.layers.heads.tpn import TPNHead
 from videohub.layers.necks.tpn import TPN, AuxHead, DownSample, Identity, SpatialModulation, TemporalModulation
 from videohub.registry import BACKBONES, HEADS, NECKS
+from golden_helpers import assert_close_to_ref, golden_params, part
 
 TYPES = {"TPN", "TPNHead"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are small: one intra-op thread is faster than several on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def golden_params(type_names):
-    """Golden files whose pickled config mentions one of ``type_names`` (confirmed on load)."""
-    path = golden_dir()
-    if not os.path.isdir(path):
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"golden directory {path!r} not found"))]
-    names = []
-    for fname in sorted(os.listdir(path)):
-        if not fname.endswith(".pt") or fname == "golden_funcs.pt":
-            continue
-        with zipfile.ZipFile(os.path.join(path, fname)) as zf:
-            data = zf.read(next(n for n in zf.namelist() if n.endswith("data.pkl")))
-        if any(t.encode() in data for t in type_names):
-            names.append(fname[:-3])
-    return names
-
-
-def part(state_dict, prefix):
-    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-
-
-def assert_close_to_ref(actual, ref, what):
-    bound = 1e-4 * ref.abs().max().item() + 1e-5
-    err = (actual - ref).abs().max().item()
-    assert actual.shape == ref.shape, f"{what}: shape {tuple(actual.shape)} vs {tuple(ref.shape)}"
-    assert err <= bound, f"{what}: max |a-b| = {err:.3g} > {bound:.3g}"
 
 
 def tpn_golden(golden, name):
@@ -98,7 +61,6 @@ def test_golden_parity_neck_and_head(golden, name):
 def test_golden_parity_with_backbone(golden, name):
     """Backbone (from the registry) + neck + head reproduce forward_dummy from the raw input."""
     g = tpn_golden(golden, name)
-    backbone_type = g["config"]["backbone"]["type"]
     backbone = BACKBONES.build(g["config"]["backbone"])
     backbone.load_state_dict(part(g["state_dict"], "backbone."), strict=True)
     backbone.eval()
