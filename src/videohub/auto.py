@@ -1,55 +1,64 @@
 """Auto classes, and the registration of every videohub model with transformers' Auto classes.
 
-Every package under ``videohub/models/`` is imported; each ``VideoConfig`` subclass it exports is
-registered with ``transformers.AutoConfig`` and its model classes with ``AutoModel`` (base models)
-and ``AutoModelForVideoClassification`` (classifiers). Adding an architecture needs no edit here.
+Every package under ``videohub/models/`` is imported. Its config class (a ``VideoConfig``
+subclass) is registered with ``transformers.AutoConfig``; each of its model classes is registered
+by the task base it derives from: the base declares ``auto_task`` (``"video-classification"``,
+``"temporal-action-localization"``, ``"spatio-temporal-action-detection"``, or
+``"feature-extraction"`` for base models), and :data:`TASKS` says which transformers Auto class,
+if any, that task also joins. A new task is one more base class and one more row in ``TASKS``.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
-from typing import Any, Dict, Type
+from typing import Any, Dict, Optional, Type
 
-from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification
+import transformers
 
 from .configuration_utils import VideoConfig
 from .errors import ConfigError
-from .modeling_recognizer import VideoRecognizerForVideoClassification
 from .modeling_utils import VideoPreTrainedModel
+
+# task → transformers Auto class that also loads it (``None``: only videohub's Auto classes).
+TASKS: Dict[str, Optional[str]] = {
+    "feature-extraction": "AutoModel",
+    "video-classification": "AutoModelForVideoClassification",
+    "temporal-action-localization": None,
+    "spatio-temporal-action-detection": None,
+}
 
 CONFIG_CLASSES: Dict[str, Type[VideoConfig]] = {}
 MODEL_CLASSES: Dict[str, Type[VideoPreTrainedModel]] = {}
-TASK_CLASSES: Dict[str, Type[VideoPreTrainedModel]] = {}  # model_type -> default task model
+TASK_MODELS: Dict[str, Dict[str, Type[VideoPreTrainedModel]]] = {task: {} for task in TASKS}
+TASK_CLASSES: Dict[str, Type[VideoPreTrainedModel]] = {}  # model_type -> its task model (not the base model)
 
 
 def _register_module(module) -> None:
     for _, obj in inspect.getmembers(module, inspect.isclass):
         if issubclass(obj, VideoConfig) and obj.model_type.startswith("videohub-"):
             CONFIG_CLASSES[obj.model_type] = obj
-            AutoConfig.register(obj.model_type, obj, exist_ok=True)
+            transformers.AutoConfig.register(obj.model_type, obj, exist_ok=True)
     for _, obj in inspect.getmembers(module, inspect.isclass):
         config_class = getattr(obj, "config_class", None)
         if not issubclass(obj, VideoPreTrainedModel) or config_class not in CONFIG_CLASSES.values():
             continue
+        task = getattr(obj, "auto_task", None)
+        if task not in TASKS:
+            raise ConfigError(f"{obj.__name__} derives from no task base (auto_task={task!r}; known: {sorted(TASKS)})")
         MODEL_CLASSES[obj.__name__] = obj
-        if issubclass(obj, VideoRecognizerForVideoClassification):
+        TASK_MODELS[task][config_class.model_type] = obj
+        if task != "feature-extraction":
             TASK_CLASSES[config_class.model_type] = obj
-            AutoModelForVideoClassification.register(config_class, obj, exist_ok=True)
-        elif obj.__name__.endswith("Model"):
-            AutoModel.register(config_class, obj, exist_ok=True)
-        elif config_class.model_type not in TASK_CLASSES:
-            TASK_CLASSES[config_class.model_type] = obj
+        if TASKS[task] is not None:
+            getattr(transformers, TASKS[task]).register(config_class, obj, exist_ok=True)
 
 
 def register_all() -> None:
     """Import every architecture package under ``videohub.models`` and register its classes."""
-    from . import models
+    from .models import import_all
 
-    for info in pkgutil.iter_modules(models.__path__):
-        if info.ispkg:
-            _register_module(importlib.import_module(f"{models.__name__}.{info.name}"))
+    for module in import_all():
+        _register_module(module)
 
 
 class AutoVideoConfig:
@@ -58,7 +67,7 @@ class AutoVideoConfig:
     @staticmethod
     def from_pretrained(name_or_path: str, **kwargs: Any) -> VideoConfig:
         """Load ``config.json`` from a Hub id or folder; raise if it is not a videohub config."""
-        config = AutoConfig.from_pretrained(name_or_path, **kwargs)
+        config = transformers.AutoConfig.from_pretrained(name_or_path, **kwargs)
         if not isinstance(config, VideoConfig):
             raise ConfigError(f"{name_or_path!r} holds a {type(config).__name__} ({config.model_type!r}), "
                               f"not a videohub config; known types are {sorted(CONFIG_CLASSES)}")
@@ -72,17 +81,22 @@ class AutoVideoConfig:
         return CONFIG_CLASSES[model_type](**kwargs)
 
 
-class AutoVideoModel:
-    """Loads a videohub model as whichever class it was saved as (``config.architectures``)."""
+class _AutoTaskModel:
+    """Loads a videohub model of one task (``task = None``: the class the checkpoint was saved as)."""
 
-    @staticmethod
-    def _class_for(config: VideoConfig) -> Type[VideoPreTrainedModel]:
-        for name in config.architectures or []:
-            if name in MODEL_CLASSES:
-                return MODEL_CLASSES[name]
-        if config.model_type not in TASK_CLASSES:
-            raise ConfigError(f"no videohub model for type {config.model_type!r}; known types are {sorted(TASK_CLASSES)}")
-        return TASK_CLASSES[config.model_type]
+    task: Optional[str] = None
+
+    @classmethod
+    def _class_for(cls, config: VideoConfig) -> Type[VideoPreTrainedModel]:
+        table = TASK_CLASSES if cls.task is None else TASK_MODELS[cls.task]
+        if cls.task is None:
+            for name in config.architectures or []:
+                if name in MODEL_CLASSES:
+                    return MODEL_CLASSES[name]
+        if config.model_type not in table:
+            what = "videohub model" if cls.task is None else f"{cls.task} model"
+            raise ConfigError(f"no {what} for type {config.model_type!r}; known types are {sorted(table)}")
+        return table[config.model_type]
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, **kwargs: Any) -> VideoPreTrainedModel:
@@ -95,6 +109,28 @@ class AutoVideoModel:
     def from_config(cls, config: VideoConfig, **kwargs: Any) -> VideoPreTrainedModel:
         """Create a randomly initialized model (mmaction2 init) of the class ``config`` names."""
         return cls._class_for(config)(config, **kwargs)
+
+
+class AutoVideoModel(_AutoTaskModel):
+    """Loads a videohub model as whichever class it was saved as (``config.architectures``)."""
+
+
+class AutoModelForVideoClassification(_AutoTaskModel):
+    """Loads the action-recognition model of a videohub config."""
+
+    task = "video-classification"
+
+
+class AutoModelForTemporalActionLocalization(_AutoTaskModel):
+    """Loads the temporal action localization model of a videohub config (BSN, BMN, SSN)."""
+
+    task = "temporal-action-localization"
+
+
+class AutoModelForSpatioTemporalActionDetection(_AutoTaskModel):
+    """Loads the spatio-temporal action detection model of a videohub config (AVA)."""
+
+    task = "spatio-temporal-action-detection"
 
 
 class AutoVideoProcessor:

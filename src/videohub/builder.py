@@ -12,10 +12,9 @@ from typing import Any, Dict, Optional
 
 from torch import nn
 
+from .configuration_utils import RECOGNIZERS
 from .errors import ConfigError
-from .registry import BACKBONES, HEADS, LOSSES, NECKS
-
-RECOGNIZER_TYPES = ("Recognizer2D", "Recognizer3D", "AudioRecognizer")
+from .registry import BACKBONES, HEADS, LOCALIZERS, LOSSES, NECKS
 
 
 def build_backbone(cfg: Dict[str, Any]) -> nn.Module:
@@ -38,6 +37,11 @@ def build_loss(cfg: Dict[str, Any]) -> nn.Module:
     return LOSSES.build(cfg)
 
 
+def build_localizer(cfg: Dict[str, Any]) -> nn.Module:
+    """Build an mmaction2 localizer module (``TEM``, ``PEM``, ``BMN``, ``SSN``) from ``dict(type=..., **kwargs)``."""
+    return LOCALIZERS.build(cfg)
+
+
 def build_recognizer(cfg: Dict[str, Any], train_cfg: Optional[Dict] = None, test_cfg: Optional[Dict] = None):
     """A videohub classifier from an mmaction2 recognizer dict (``train_cfg``/``test_cfg`` merged in)."""
     from .auto import AutoVideoModel
@@ -49,14 +53,14 @@ def build_recognizer(cfg: Dict[str, Any], train_cfg: Optional[Dict] = None, test
             if cfg.get(key) is not None:
                 raise ConfigError(f"{key} is given both in the model config and as an argument")
             cfg[key] = value
-    if cfg.get("type") not in RECOGNIZER_TYPES:
-        raise ConfigError(f"build_recognizer: model type {cfg.get('type')!r} is not one of {RECOGNIZER_TYPES}")
+    if cfg.get("type") not in RECOGNIZERS:
+        raise ConfigError(f"build_recognizer: model type {cfg.get('type')!r} is not one of {RECOGNIZERS}")
     return AutoVideoModel.from_config(config_from_mmaction2(cfg))
 
 
 def build_model(cfg: Dict[str, Any], train_cfg: Optional[Dict] = None, test_cfg: Optional[Dict] = None):
     """Build any supported mmaction2 model dict (recognizers; localizers and detectors as they are added)."""
-    if cfg.get("type") in RECOGNIZER_TYPES:
+    if cfg.get("type") in RECOGNIZERS:
         return build_recognizer(cfg, train_cfg, test_cfg)
     raise ConfigError(f"build_model: mmaction2 model type {cfg.get('type')!r} is not supported yet; "
-                      f"supported: {RECOGNIZER_TYPES}")
+                      f"supported: {RECOGNIZERS}")

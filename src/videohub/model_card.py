@@ -19,14 +19,16 @@ _TEMPLATE = """---
 ## Architecture
 
 - videohub model type: `{model_type}` (`{architecture}`)
-- backbone: `{backbone}`{neck}
-- head: `{head}`
-- classes ({num_labels}): {labels}
-- test-time view averaging: `average_clips={average_clips}`
+{details}
 
 ## Usage
 
-```python
+{usage}
+{extra}
+"""
+
+_USAGE = {
+    "video-classification": """```python
 import videohub
 from videohub import AutoVideoModel, AutoVideoProcessor
 
@@ -36,16 +38,22 @@ logits = model(**processor("video.mp4")).logits
 print(model.config.id2label[int(logits.argmax(-1))])
 ```
 
-or `videohub predict video.mp4 --model {repo_id}`.
-{extra}
-"""
+or `videohub predict video.mp4 --model {repo_id}`.""",
+    "temporal-action-localization": """```python
+from videohub import AutoVideoModel
 
+model = AutoVideoModel.from_pretrained("{repo_id}")
+outputs = model(input_features=features)  # (batch, feat_dim, temporal_dim) snippet features
+proposals = model.post_process(outputs, video_metas)  # [{{"segment": [t0, t1], "score": s}}, ...] per video
+```""",
+    "spatio-temporal-action-detection": """```python
+from videohub import AutoVideoModel
 
-def _describe(cfg: Optional[dict]) -> str:
-    if not cfg:
-        return "none"
-    args = ", ".join(f"{k}={v!r}" for k, v in cfg.items() if k != "type")
-    return f"{cfg['type']}({args})"
+model = AutoVideoModel.from_pretrained("{repo_id}")
+outputs = model(pixel_values=clips, boxes=person_boxes)  # clips (B, T, C, H, W), boxes [k, 4] per clip
+detections = model.post_process(outputs, img_metas)  # [{{"box", "label", "score"}}, ...] per clip
+```""",
+}
 
 
 def build_model_card(
@@ -75,34 +83,27 @@ def build_model_card(
     eval_results = None
     if metrics:
         eval_results = [
-            EvalResult(task_type="video-classification", dataset_type=dataset or "custom",
+            EvalResult(task_type=config.task, dataset_type=dataset or "custom",
                        dataset_name=dataset or "custom", metric_type=name, metric_name=name, metric_value=value)
             for name, value in metrics.items()
         ]
     data = ModelCardData(
         library_name="videohub",
-        pipeline_tag="video-classification",
+        pipeline_tag=config.task if config.task == "video-classification" else None,
         license=license,
-        tags=["video-classification", "videohub", "mmaction2", arch] + list(tags or []),
+        tags=[config.task, "videohub", "mmaction2", arch] + list(tags or []),
         datasets=[dataset] if dataset else None,
         model_name=repo_id.split("/")[-1],
         eval_results=eval_results,
     )
-    labels = [config.id2label[i] for i in sorted(config.id2label)]
-    shown = ", ".join(f"`{label}`" for label in labels[:20]) + (" ..." if len(labels) > 20 else "")
     text = _TEMPLATE.format(
         card_data=data.to_yaml(),
         title=repo_id.split("/")[-1],
-        summary=summary or f"A {arch.upper()} video classifier made with videohub.",
+        summary=summary or f"A {arch.upper()} {config.task.replace('-', ' ')} model made with videohub.",
         model_type=config.model_type,
         architecture=architecture,
-        backbone=_describe(config.backbone),
-        neck=f"\n- neck: `{_describe(config.neck)}`" if config.neck else "",
-        head=_describe(config.cls_head),
-        num_labels=config.num_labels,
-        labels=shown,
-        average_clips=config.average_clips,
-        repo_id=repo_id,
+        details="\n".join(f"- {line}" for line in config.card_lines()),
+        usage=_USAGE[config.task].format(repo_id=repo_id),
         extra=extra,
     )
     return ModelCard(text)

@@ -8,7 +8,9 @@ It reproduces mmaction2's ``Recognizer2D``, ``Recognizer3D`` and ``AudioRecogniz
 - Audio: ``(B, V, 1, T, F)`` spectrogram clips become ``(B*V, 1, T, F)``.
 
 The head's clip scores are averaged per ``config.average_clips`` exactly like
-``BaseRecognizer.average_clip``. An architecture only subclasses these two classes.
+``BaseRecognizer.average_clip`` (``scores`` of the output); ``logits`` are true logits whose
+softmax is the averaged class probability. An architecture subclasses these two classes and
+imports its parts (backbone, neck, head) explicitly.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from .configuration_utils import VideoConfig
+from .configuration_utils import RecognizerConfig
 from .errors import ShapeError
 from .modeling_outputs import VideoClassifierOutput, VideoModelOutput
 from .modeling_utils import VideoPreTrainedModel, mark_part
-from .registry import BACKBONES, HEADS, NECKS
 
 Feature = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
 
@@ -42,17 +43,29 @@ def average_clip(cls_score: torch.Tensor, num_segs: int, average_clips: Optional
     return cls_score.mean(dim=1)
 
 
-def _apply(feat: Feature, fn) -> Feature:
-    return tuple(fn(f) for f in feat) if isinstance(feat, (tuple, list)) else fn(feat)
+def scores_to_logits(scores: torch.Tensor, average_clips: Optional[str]) -> torch.Tensor:
+    """Logits ``[B, C]`` from mmaction2's averaged ``scores``: ``softmax(logits)`` is the class probability.
+
+    ``"prob"`` averages probabilities, so the logits are their log; ``"score"`` averages logits;
+    with ``None`` (``[B, V, C]`` per-view scores) the views' logits are averaged.
+    """
+    if average_clips == "prob":
+        return scores.clamp_min(torch.finfo(scores.dtype).tiny).log()
+    if average_clips is None and scores.dim() == 3:
+        return scores.mean(dim=1)
+    return scores
 
 
 class VideoRecognizerModel(VideoPreTrainedModel):
     """Base model: backbone (+ neck) features of video clips, and their pooled average."""
 
-    def __init__(self, config: VideoConfig):
+    config_class = RecognizerConfig
+    auto_task = "feature-extraction"
+
+    def __init__(self, config: RecognizerConfig):
         super().__init__(config)
-        self.backbone = mark_part(BACKBONES.build(config.backbone))
-        self.neck = mark_part(NECKS.build(config.neck)) if config.neck is not None else None
+        self.backbone = mark_part(config.build_part("backbone"))
+        self.neck = mark_part(config.build_part("neck")) if config.neck is not None else None
         self.post_init()
 
     # ----------------------------------------------------------------- input layout
@@ -163,12 +176,16 @@ class VideoRecognizerModel(VideoPreTrainedModel):
 class VideoRecognizerForVideoClassification(VideoPreTrainedModel):
     """Base model + mmaction2 classification head; returns averaged logits and, with labels, the loss."""
 
+    config_class = RecognizerConfig
     base_model_class = VideoRecognizerModel
+    auto_task = "video-classification"
+    # Trainer's predictions are the logits alone.
+    keys_to_ignore_at_inference = ["scores", "clip_logits", "losses", "hidden_states"]
 
-    def __init__(self, config: VideoConfig):
+    def __init__(self, config: RecognizerConfig):
         super().__init__(config)
         self.model = self.base_model_class(config)
-        self.cls_head = mark_part(HEADS.build(config.head_config()))
+        self.cls_head = mark_part(config.build_part("cls_head"))
         self.post_init()
 
     def forward(
@@ -198,16 +215,17 @@ class VideoRecognizerForVideoClassification(VideoPreTrainedModel):
         else:
             clip_scores = self.cls_head(feat)
         per_sample = clip_scores.shape[0] // batch
-        logits = average_clip(clip_scores, per_sample, cfg.average_clips)
+        scores = average_clip(clip_scores, per_sample, cfg.average_clips)
 
         loss, losses = None, None
         if labels is not None:
-            scores = clip_scores if per_sample == 1 else clip_scores.view(batch, per_sample, -1).mean(1)
+            train_scores = clip_scores if per_sample == 1 else clip_scores.view(batch, per_sample, -1).mean(1)
             if labels.dim() == 2 and labels.shape[1] == 1:
                 labels = labels.squeeze(1)
-            losses = {**self.cls_head.loss(scores, labels), **aux}
+            losses = {**self.cls_head.loss(train_scores, labels), **aux}
             loss = sum(v for k, v in losses.items() if "loss" in k)
         want_hidden = output_hidden_states if output_hidden_states is not None else cfg.output_hidden_states
         hidden = (feat if isinstance(feat, tuple) else (feat,)) if want_hidden else None
-        out = VideoClassifierOutput(loss=loss, logits=logits, clip_logits=clip_scores, losses=losses, hidden_states=hidden)
+        out = VideoClassifierOutput(loss=loss, logits=scores_to_logits(scores, cfg.average_clips), scores=scores,
+                                    clip_logits=clip_scores, losses=losses, hidden_states=hidden)
         return out if return_dict is not False else out.to_tuple()

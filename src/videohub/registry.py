@@ -8,10 +8,28 @@ or a value of the wrong type raises :class:`~videohub.errors.ConfigError` naming
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any, Callable, Dict, Optional
 
 from .errors import ConfigError
+
+# The packages whose modules register parts. They are imported by name, once, the first time a
+# registry is asked for a name it does not hold: the registries stay a leaf of the import graph
+# (parts import the registry, never the other way round), and ``import videohub`` stays light.
+PART_PACKAGES = ("videohub.layers", "videohub.models", "videohub.data.pipelines")
+_parts_loaded = False
+
+
+def load_parts() -> None:
+    """Import every module that registers layers, architectures' parts and pipeline steps (once)."""
+    global _parts_loaded
+    if _parts_loaded:
+        return
+    _parts_loaded = True
+    for package in PART_PACKAGES:
+        module = importlib.import_module(package)
+        getattr(module, "import_all", lambda: None)()
 
 _SEQUENCE = (list, tuple)
 # Example values standing for plain annotations of required arguments (``depth: int``).
@@ -96,15 +114,20 @@ class Registry:
 
     def get(self, key: str) -> Callable:
         """Return the object registered as ``key``; raise :class:`ConfigError` listing the known names."""
+        if key not in self._items:
+            load_parts()
         try:
             return self._items[key]
         except KeyError:
             raise ConfigError(f"unknown {self.name} type {key!r}; known types are {sorted(self._items)}") from None
 
     def __contains__(self, key: str) -> bool:
+        if key not in self._items:
+            load_parts()
         return key in self._items
 
     def __iter__(self):
+        load_parts()
         return iter(sorted(self._items))
 
     def build(self, cfg: Dict[str, Any], **default_args: Any) -> Any:
@@ -123,4 +146,5 @@ BACKBONES = Registry("backbone")
 NECKS = Registry("neck")
 HEADS = Registry("head")
 LOSSES = Registry("loss")
+LOCALIZERS = Registry("localizer")
 PIPELINES = Registry("pipeline step")

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from videohub.conversion.mmaction2 import (
-    ARCH_TABLE,
     arch_for_model_cfg,
     config_from_mmaction2,
     main,
@@ -72,9 +71,16 @@ def test_arch_table(cfg, arch):
     assert arch_for_model_cfg(cfg) == arch
 
 
-def test_arch_table_covers_the_fourteen_architectures():
-    assert {arch for _, _, arch in ARCH_TABLE} == {
+def test_every_recognizer_config_declares_its_mmaction2_types():
+    from videohub.auto import CONFIG_CLASSES
+    from videohub.configuration_utils import RecognizerConfig
+
+    declared = {t[len("videohub-"):] for t, c in CONFIG_CLASSES.items()
+                if issubclass(c, RecognizerConfig) and c.mmaction2_types}
+    assert declared >= {
         "tsn", "tsm", "tin", "tanet", "trn", "tpn", "i3d", "slowonly", "slowfast", "r2plus1d", "csn", "x3d", "c3d", "audio"}
+    assert arch_for_model_cfg(dict(type="Recognizer2D", backbone=dict(type="ResNetTSM"), neck=dict(type="TPN"))) == "tpn"
+    assert arch_for_model_cfg(dict(type="AudioRecognizer", backbone=dict(type="ResNet"))) == "audio"
 
 
 def test_arch_table_refuses_what_it_does_not_cover():

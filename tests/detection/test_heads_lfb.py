@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from videohub.errors import CheckpointError, ConfigError
-from videohub.layers.detection import LFB, BBoxHeadAVA, FBOHead, LFBInferHead, bbox2result, load_lfb, save_lfb
+from videohub.models.ava import LFB, BBoxHeadAVA, FBOHead, LFBInferHead, bbox2result, load_lfb, save_lfb
 
 
 def test_bbox_head_loss_focal_multilabel_by_hand():

@@ -8,10 +8,10 @@ import torch.nn.functional as F
 
 import videohub.layers  # noqa: F401  (fills the registries)
 from videohub.errors import ConfigError, ShapeError
-from videohub.layers.backbones.resnet_audio import Bottleneck2dAudio, ResNetAudio
+from videohub.models.audio.resnet_audio import Bottleneck2dAudio, ResNetAudio
 from videohub.layers.conv import ConvModule
 from videohub.layers.conv_audio import ConvAudio
-from videohub.layers.heads.audio_tsn import AudioTSNHead
+from videohub.models.audio.audio_tsn_head import AudioTSNHead
 from videohub.registry import BACKBONES, HEADS
 from golden_helpers import assert_close_to_ref, golden_params, part
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 import videohub.layers  # noqa: F401  (fills the registries)
 from videohub.errors import ConfigError, ShapeError
-from videohub.layers.backbones.c3d import C3D, c3d_out_dim
+from videohub.models.c3d.c3d import C3D, c3d_out_dim
 from videohub.registry import BACKBONES, HEADS
 from golden_helpers import assert_close_to_ref, golden_params, part
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from videohub.errors import ConfigError
-from videohub.layers.backbones.resnet3d_csn import CSNBottleneck3d, ResNet3dCSN
+from videohub.models.csn.resnet3d_csn import CSNBottleneck3d, ResNet3dCSN
 
 
 def _params(module):

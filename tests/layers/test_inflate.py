@@ -9,9 +9,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from videohub.layers.backbones.resnet import ResNet
-from videohub.layers.backbones.resnet3d import ResNet3d, inflate_2d_state_dict
-from videohub.layers.backbones.resnet3d_slowfast import ResNet3dSlowFast
+from videohub.layers.resnet import ResNet
+from videohub.layers.resnet3d import ResNet3d, inflate_2d_state_dict
+from videohub.models.slowfast.resnet3d_slowfast import ResNet3dSlowFast
 
 
 def _randomize(module, seed):

@@ -8,8 +8,8 @@ from safetensors.torch import save_file
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from videohub.errors import ConfigError
-from videohub.layers.backbones.mobilenet_v2 import InvertedResidual, MobileNetV2, make_divisible
-from videohub.layers.backbones.mobilenet_v2_tsm import MobileNetV2TSM
+from videohub.layers.mobilenet_v2 import InvertedResidual, MobileNetV2, make_divisible
+from videohub.models.tsm.mobilenet_v2_tsm import MobileNetV2TSM
 from videohub.layers.temporal_shift import TemporalShift, temporal_shift
 
 

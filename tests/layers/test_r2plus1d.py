@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from videohub.errors import ConfigError
-from videohub.layers.backbones.resnet2plus1d import ResNet2Plus1d
+from videohub.models.r2plus1d.resnet2plus1d import ResNet2Plus1d
 from videohub.layers.conv import ConvModule
 from videohub.layers.conv2plus1d import Conv2plus1d, conv2plus1d_mid_channels
 

@@ -20,13 +20,13 @@ from safetensors.torch import save_file
 
 from videohub.conversion.golden import golden_dir
 from videohub.errors import ConfigError, ShapeError
-from videohub.layers.backbones.resnet3d import BasicBlock3d, Bottleneck3d, ResNet3d, ResNet3dLayer
-from videohub.layers.backbones.resnet3d_csn import ResNet3dCSN  # noqa: F401  (registers)
-from videohub.layers.backbones.resnet3d_slowfast import ResNet3dSlowFast  # noqa: F401
-from videohub.layers.backbones.resnet3d_slowonly import ResNet3dSlowOnly  # noqa: F401
-from videohub.layers.backbones.resnet2plus1d import ResNet2Plus1d  # noqa: F401
-from videohub.layers.heads.i3d import I3DHead
-from videohub.layers.heads.slowfast import SlowFastHead  # noqa: F401
+from videohub.layers.resnet3d import BasicBlock3d, Bottleneck3d, ResNet3d, ResNet3dLayer
+from videohub.models.csn.resnet3d_csn import ResNet3dCSN  # noqa: F401  (registers)
+from videohub.models.slowfast.resnet3d_slowfast import ResNet3dSlowFast  # noqa: F401
+from videohub.models.slowonly.resnet3d_slowonly import ResNet3dSlowOnly  # noqa: F401
+from videohub.models.r2plus1d.resnet2plus1d import ResNet2Plus1d  # noqa: F401
+from videohub.models.i3d.i3d_head import I3DHead
+from videohub.models.slowfast.slowfast_head import SlowFastHead  # noqa: F401
 from videohub.layers.non_local import NonLocal3d
 from videohub.registry import BACKBONES, HEADS
 

@@ -5,9 +5,9 @@ import torch
 from safetensors.torch import save_file
 
 from videohub.errors import CheckpointError, ConfigError, ShapeError
-from videohub.layers.backbones.resnet3d import BasicBlock3d
-from videohub.layers.backbones.resnet3d_slowfast import ResNet3dPathway, ResNet3dSlowFast, build_pathway
-from videohub.layers.heads.slowfast import SlowFastHead
+from videohub.layers.resnet3d import BasicBlock3d
+from videohub.models.slowfast.resnet3d_slowfast import ResNet3dPathway, ResNet3dSlowFast, build_pathway
+from videohub.models.slowfast.slowfast_head import SlowFastHead
 
 
 def _slowfast(tau=4, alpha=4, beta_inv=4, slow=None, fast=None):

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from videohub.errors import ConfigError
-from videohub.layers.backbones.resnet3d import ResNet3d
-from videohub.layers.backbones.resnet3d_slowonly import ResNet3dSlowOnly
+from videohub.layers.resnet3d import ResNet3d
+from videohub.models.slowonly.resnet3d_slowonly import ResNet3dSlowOnly
 from videohub.registry import BACKBONES
 
 

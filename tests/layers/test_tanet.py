@@ -5,9 +5,9 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from videohub.errors import ConfigError, ShapeError
-from videohub.layers.backbones.resnet import Bottleneck
-from videohub.layers.backbones.tanet import TABlock, TANet
-from videohub.layers.tam import TAM
+from videohub.layers.resnet import Bottleneck
+from videohub.models.tanet.tanet import TABlock, TANet
+from videohub.models.tanet.tam import TAM
 
 
 def randn(*shape, seed=0, dtype=torch.float64):

@@ -6,8 +6,8 @@ from torch.autograd import gradcheck
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from videohub.errors import ConfigError, ShapeError
-from videohub.layers.backbones.resnet_tin import CombineNet, ResNetTIN, TemporalInterlace, linear_sampler
-from videohub.layers.tin_shift import tin_shift
+from videohub.models.tin.resnet_tin import CombineNet, ResNetTIN, TemporalInterlace, linear_sampler
+from videohub.models.tin.tin_shift import tin_shift
 
 
 def randn(*shape, seed=0, dtype=torch.float64):

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 import videohub.layers  # noqa: F401  (fills the registries)
 from videohub.errors import ConfigError, ShapeError
-from videohub.layers.heads.tpn import TPNHead
-from videohub.layers.necks.tpn import TPN, AuxHead, DownSample, Identity, SpatialModulation, TemporalModulation
+from videohub.models.tpn.tpn_head import TPNHead
+from videohub.models.tpn.tpn_neck import TPN, AuxHead, DownSample, Identity, SpatialModulation, TemporalModulation
 from videohub.registry import BACKBONES, HEADS, NECKS
 from golden_helpers import assert_close_to_ref, golden_params, part
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from videohub.errors import ConfigError, ShapeError
-from videohub.layers.heads.trn import RelationModule, RelationModuleMultiScale, TRNHead
+from videohub.models.trn.trn_head import RelationModule, RelationModuleMultiScale, TRNHead
 
 
 def randn(*shape, seed=0):

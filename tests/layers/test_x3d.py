@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 import videohub.layers  # noqa: F401  (fills the registries)
 from videohub.errors import ConfigError, ShapeError
-from videohub.layers.backbones.x3d import X3D, BlockX3D, SEModule, round_width
-from videohub.layers.heads.x3d import X3DHead
+from videohub.models.x3d.x3d import X3D, BlockX3D, SEModule, round_width
+from videohub.models.x3d.x3d_head import X3DHead
 from videohub.registry import BACKBONES, HEADS
 from golden_helpers import assert_close_to_ref, golden_params, part
 

@@ -5,7 +5,10 @@ import pytest
 import torch
 
 from videohub.errors import ConfigError, ShapeError
-from videohub.layers.localizers import BMN, TEM, SSNHead, STPPTrain, build_localizer
+from videohub.builder import build_localizer
+from videohub.models.bmn import BMN
+from videohub.models.bsn import TEM
+from videohub.models.ssn import SSNHead, STPPTrain
 
 
 def test_stpp_train_brute_force():

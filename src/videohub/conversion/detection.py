@@ -3,7 +3,7 @@
 Importing this module registers
 
 * the key table ``"videohub-ava-detector"``: mmaction2/mmdet detector keys (``backbone.*``,
-  ``roi_head.*``) are videohub keys unchanged, since :class:`~videohub.layers.detection.FastRCNN`
+  ``roi_head.*``) are videohub keys unchanged, since :class:`~videohub.models.ava.FastRCNN`
   keeps their submodule names;
 * the golden-file kinds ``roi_extractor``, ``bbox_head_ava``, ``fbo_head``, ``ava_detector`` and
   ``backbone`` (``shared/parity/README.md`` §3, §3a) with :func:`~videohub.conversion.parity.register_kind`.
@@ -97,7 +97,7 @@ def _find_lfb_cfgs(value: Any) -> list:
 
 
 def _write_golden_banks(golden: Mapping[str, Any], directory: str) -> None:
-    from ..layers.detection.lfb import save_lfb
+    from ..models.ava.lfb import save_lfb
 
     bank = golden.get("lfb")
     if bank is None:
@@ -116,7 +116,7 @@ def _config_without_type(config: Mapping[str, Any]) -> Dict[str, Any]:
 
 def check_roi_extractor(golden: Dict[str, Any]) -> Comparison:
     """``SingleRoIExtractor3D(**config)(input, rois)``: RoI features and the pooled map."""
-    from ..layers.detection import SingleRoIExtractor3D
+    from ..models.ava import SingleRoIExtractor3D
 
     module = SingleRoIExtractor3D(**_config_without_type(golden["config"])).eval()
     with torch.no_grad():
@@ -130,7 +130,7 @@ def check_roi_extractor(golden: Dict[str, Any]) -> Comparison:
 
 def check_bbox_head_ava(golden: Dict[str, Any]) -> Comparison:
     """``BBoxHeadAVA(input)[0]`` and ``get_det_bboxes`` of the stored inputs."""
-    from ..layers.detection import BBoxHeadAVA
+    from ..models.ava import BBoxHeadAVA
 
     head = BBoxHeadAVA(**_config_without_type(golden["config"]))
     load_mmaction2_state_dict(head, golden["state_dict"], KeyTable("bbox_head_ava", (("", ""),)), str(golden.get("name")))
@@ -153,7 +153,7 @@ def check_bbox_head_ava(golden: Dict[str, Any]) -> Comparison:
 
 def check_fbo_head(golden: Dict[str, Any]) -> Comparison:
     """``FBOHead(input, rois, img_metas)`` with the stored bank, and ``sample_lfb``."""
-    from ..layers.detection import FBOHead
+    from ..models.ava import FBOHead
 
     with tempfile.TemporaryDirectory() as directory:
         _write_golden_banks(golden, directory)
@@ -175,7 +175,7 @@ def check_fbo_head(golden: Dict[str, Any]) -> Comparison:
 
 def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
     """FastRCNN + AVARoIHead: raw RoI scores, RoI/backbone features, ``get_det_bboxes`` and ``simple_test``."""
-    from ..layers.detection import FastRCNN
+    from ..models.ava import FastRCNN
 
     with tempfile.TemporaryDirectory() as directory:
         _write_golden_banks(golden, directory)
@@ -211,7 +211,6 @@ def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
 
 def check_backbone(golden: Dict[str, Any]) -> Comparison:
     """A bare backbone (``config`` is the backbone cfg): ``backbone(input)``."""
-    from ..layers import backbones  # noqa: F401  (register the backbones)
     from ..registry import BACKBONES
 
     backbone = BACKBONES.build(dict(_plain(golden["config"])))

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
-from ..layers.localizers import build_localizer
+from ..builder import build_localizer
 from .parity import Comparison, compare, register_kind
 
 LOCALIZER_KINDS = ("tem", "pem", "bmn", "ssn")

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
+from ..configuration_utils import RECOGNIZERS, RecognizerConfig
 from ..errors import CheckpointError, ConfigError
 from ..utils import logging
 from .config_reader import load_config, load_config_text
@@ -31,7 +32,6 @@ from .state_dict import convert_state_dict
 
 logger = logging.get_logger(__name__)
 
-RECOGNIZER_TYPES = ("Recognizer2D", "Recognizer3D", "AudioRecognizer")
 # mmaction2 test_cfg keys and the videohub config field each one sets.
 TEST_CFG_FIELDS = {
     "average_clips": "average_clips",
@@ -39,28 +39,6 @@ TEST_CFG_FIELDS = {
     "feature_extraction": "feature_extraction",
     "fcn_test": "fcn_test",
 }
-
-# Which videohub architecture an mmaction2 recognizer is. The first matching row wins, so the
-# rows that look at the neck and head come before the ones that only look at the backbone.
-# Each row: (part, mmaction2 types of that part, videohub architecture).
-ARCH_TABLE: Tuple[Tuple[str, Tuple[str, ...], str], ...] = (
-    ("type", ("AudioRecognizer",), "audio"),
-    ("backbone", ("ResNetAudio",), "audio"),
-    ("neck", ("TPN",), "tpn"),
-    ("cls_head", ("TRNHead",), "trn"),
-    ("backbone", ("ResNetTSM", "MobileNetV2TSM"), "tsm"),
-    ("backbone", ("ResNetTIN",), "tin"),
-    ("backbone", ("TANet",), "tanet"),
-    ("backbone", ("ResNet3dSlowFast",), "slowfast"),
-    ("backbone", ("ResNet3dSlowOnly",), "slowonly"),
-    ("backbone", ("ResNet2Plus1d",), "r2plus1d"),
-    ("backbone", ("ResNet3dCSN",), "csn"),
-    ("backbone", ("X3D",), "x3d"),
-    ("backbone", ("C3D",), "c3d"),
-    ("backbone", ("ResNet3d",), "i3d"),
-    ("backbone", ("ResNet", "MobileNetV2"), "tsn"),
-)
-
 
 def _part_type(model_cfg: Mapping[str, Any], part: str) -> Optional[str]:
     if part == "type":
@@ -78,14 +56,17 @@ def arch_for_model_cfg(model_cfg: Mapping[str, Any]) -> str:
     if not isinstance(model_cfg, Mapping):
         raise ConfigError(f"an mmaction2 model config must be a dict, got {type(model_cfg).__name__}")
     model_type = model_cfg.get("type")
-    if model_type not in RECOGNIZER_TYPES:
+    if model_type not in RECOGNIZERS:
         raise ConfigError(
             f"mmaction2 model type {model_type!r} is not supported by the recognizer conversion "
-            f"(expected one of {RECOGNIZER_TYPES}); localizers and detectors have their own tables"
+            f"(expected one of {RECOGNIZERS}); localizers and detectors have their own tables"
         )
-    for part, types, arch in ARCH_TABLE:
-        if _part_type(model_cfg, part) in types:
-            return arch
+    from ..auto import CONFIG_CLASSES
+
+    recognizers = [c for c in CONFIG_CLASSES.values() if issubclass(c, RecognizerConfig) and c.mmaction2_types]
+    for config_class in sorted(recognizers, key=lambda c: -c.conversion_priority):
+        if any(_part_type(model_cfg, part) in types for part, types in config_class.mmaction2_types.items()):
+            return config_class.model_type[len("videohub-"):]
     parts = {p: _part_type(model_cfg, p) for p in ("type", "backbone", "neck", "cls_head")}
     raise ConfigError(f"no videohub architecture covers the mmaction2 model {parts}")
 

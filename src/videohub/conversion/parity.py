@@ -226,7 +226,7 @@ def check_recognizer(golden: Dict[str, Any]) -> Comparison:
     comparison = compare(golden["output"], out.clip_logits, "output")
     test_ref = (golden.get("extra") or {}).get("test_output")
     if test_ref is not None:
-        logits = out.logits
+        logits = out.scores
         if logits.shape != test_ref.shape and logits.numel() == test_ref.numel():
             logits = logits.reshape(test_ref.shape)  # average_clips=None: [B, V, C] vs mmaction2's [B*V, C]
         comparison.merge(compare(test_ref, logits, "extra.test_output"))

@@ -220,14 +220,15 @@ def _jsonable(value: Any) -> Any:
 
 def _classify(model_cfg: Dict[str, Any], config_path: str) -> tuple:
     """``(family, arch, reason)``: arch ``None`` with a reason when videohub does not cover it."""
-    from .mmaction2 import RECOGNIZER_TYPES, arch_for_model_cfg
+    from ..configuration_utils import RECOGNIZERS
+    from .mmaction2 import arch_for_model_cfg
 
     if "/skeleton/" in config_path:
         return "recognizer", None, "skeleton-based model (pose heatmap input); videohub processes RGB video"
     model_type = model_cfg.get("type")
     if model_type in NON_RECOGNIZERS:
         return NON_RECOGNIZERS[model_type] + (None,)
-    if model_type in RECOGNIZER_TYPES:
+    if model_type in RECOGNIZERS:
         try:
             return "recognizer", arch_for_model_cfg(model_cfg), None
         except ConfigError as exc:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Dict, List, Mapping, Tuple, Union
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 
 __all__ = ["soft_nms", "temporal_iop", "temporal_iou", "temporal_nms"]
 
@@ -109,3 +109,37 @@ def temporal_nms(detections: np.ndarray, threshold: float) -> np.ndarray:
         overlaps = temporal_iou(starts[rest], ends[rest], starts[best], ends[best])
         remaining = rest[overlaps <= threshold]
     return detections[keep, :]
+
+
+def temporal_anchors(temporal_dim: int, tmin_offset: float = 0.0, tmax_offset: float = 1.0) -> Tuple[List[float], List[float]]:
+    """Anchor starts ``(i + tmin_offset) / T`` and ends ``(i + tmax_offset) / T`` (defaults 0 and 1)."""
+    gap = 1.0 / temporal_dim
+    return ([gap * (i + tmin_offset) for i in range(temporal_dim)],
+            [gap * (i + tmax_offset) for i in range(temporal_dim)])
+
+
+def post_processing(result: np.ndarray, video_info: Mapping[str, Any], soft_nms_alpha: float,
+                    soft_nms_low_threshold: float, soft_nms_high_threshold: float, post_process_top_k: int,
+                    feature_extraction_interval: int) -> List[Dict[str, Any]]:
+    """Soft-NMS the proposals ``[n, k]`` (tmin, tmax, ..., score) and scale them to seconds.
+
+    The video length used is ``duration_frame // feature_extraction_interval *
+    feature_extraction_interval / duration_frame * duration_second``; at most ``post_process_top_k``
+    ``{'score', 'segment': [t0, t1]}`` dicts are returned, best first.
+    """
+    for key in ("duration_frame", "duration_second"):
+        if key not in video_info:
+            raise ConfigError(f"post_processing: video_meta lacks {key!r} (have {sorted(video_info)})")
+    if len(result) > 1:
+        result = soft_nms(result, soft_nms_alpha, soft_nms_low_threshold, soft_nms_high_threshold,
+                          post_process_top_k)
+    result = result[result[:, -1].argsort()[::-1]]
+    frames = video_info["duration_frame"]
+    video_duration = float(frames // feature_extraction_interval * feature_extraction_interval) / frames \
+        * video_info["duration_second"]
+    proposals = []
+    for j in range(min(post_process_top_k, len(result))):
+        proposals.append(dict(score=float(result[j, -1]),
+                              segment=[max(0, result[j, 0]) * video_duration,
+                                       min(1, result[j, 1]) * video_duration]))
+    return proposals

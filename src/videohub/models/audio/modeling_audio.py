@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_audio import AudioConfig
+from .resnet_audio import ResNetAudio  # noqa: F401  (the backbone: registers it for config dicts)
+from .audio_tsn_head import AudioTSNHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class AudioModel(VideoRecognizerModel):

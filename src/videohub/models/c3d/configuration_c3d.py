@@ -6,11 +6,11 @@ from typing import Optional
 
 from huggingface_hub.dataclasses import strict
 
-from ...configuration_utils import VideoConfig
+from ...configuration_utils import RecognizerConfig
 
 
 @strict(accept_kwargs=True)
-class C3DConfig(VideoConfig):
+class C3DConfig(RecognizerConfig):
     r"""C3D (mmaction2 ``Recognizer3D`` + ``C3D`` + ``I3DHead``).
 
     Defaults are mmaction2's ``c3d_sports1m_16x1x1_45e_ucf101_rgb``:
@@ -18,11 +18,13 @@ class C3DConfig(VideoConfig):
     act_cfg=dict(type="ReLU"), dropout_ratio=0.5, init_std=0.005)`` (``out_dim=8192``: 16x112x112 clips),
     ``cls_head=dict(type="I3DHead", in_channels=4096, spatial_type=None, dropout_ratio=0.5, init_std=0.01)``,
     ``recognizer="Recognizer3D"``, ``average_clips="score"``, ``num_frames=16``. Other inputs sizes need
-    ``backbone["out_dim"]`` (see :func:`videohub.layers.backbones.c3d.c3d_out_dim`). Other fields:
-    see :class:`~videohub.VideoConfig`.
+    ``backbone["out_dim"]`` (see :func:`videohub.models.c3d.c3d.c3d_out_dim`). Other fields:
+    see :class:`~videohub.RecognizerConfig`.
     """
 
     model_type = "videohub-c3d"
+    mmaction2_types = {"backbone": ("C3D",)}
+    conversion_priority = 50
     default_backbone = dict(type="C3D", style="pytorch", conv_cfg=dict(type="Conv3d"), norm_cfg=None,
                             act_cfg=dict(type="ReLU"), dropout_ratio=0.5, init_std=0.005)
     default_cls_head = dict(type="I3DHead", in_channels=4096, spatial_type=None, dropout_ratio=0.5, init_std=0.01)

@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_c3d import C3DConfig
+from .c3d import C3D  # noqa: F401  (the backbone: registers it for config dicts)
+from ..i3d.i3d_head import I3DHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class C3DModel(VideoRecognizerModel):

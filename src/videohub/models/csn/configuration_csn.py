@@ -6,11 +6,11 @@ from typing import Optional
 
 from huggingface_hub.dataclasses import strict
 
-from ...configuration_utils import VideoConfig
+from ...configuration_utils import RecognizerConfig
 
 
 @strict(accept_kwargs=True)
-class CSNConfig(VideoConfig):
+class CSNConfig(RecognizerConfig):
     r"""CSN (mmaction2 ``Recognizer3D`` + ``ResNet3dCSN`` + ``I3DHead``).
 
     Defaults are mmaction2's ``ircsn_ig65m_pretrained_r152_32x2x1_58e_kinetics400_rgb`` (ir-CSN
@@ -23,10 +23,12 @@ class CSNConfig(VideoConfig):
     - ``recognizer="Recognizer3D"``, ``average_clips="prob"``, ``max_testing_views=10``,
       ``num_frames=32``.
 
-    Other fields: see :class:`~videohub.VideoConfig`.
+    Other fields: see :class:`~videohub.RecognizerConfig`.
     """
 
     model_type = "videohub-csn"
+    mmaction2_types = {"backbone": ("ResNet3dCSN",)}
+    conversion_priority = 50
     default_backbone = dict(
         type="ResNet3dCSN", depth=152, pretrained=None, pretrained2d=False, with_pool2=False,
         bottleneck_mode="ir", norm_eval=False, zero_init_residual=False,

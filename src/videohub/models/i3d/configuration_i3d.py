@@ -6,11 +6,11 @@ from typing import Optional
 
 from huggingface_hub.dataclasses import strict
 
-from ...configuration_utils import VideoConfig
+from ...configuration_utils import RecognizerConfig
 
 
 @strict(accept_kwargs=True)
-class I3DConfig(VideoConfig):
+class I3DConfig(RecognizerConfig):
     r"""I3D (mmaction2 ``Recognizer3D`` + ``ResNet3d`` + ``I3DHead``).
 
     Defaults are mmaction2's ``i3d_r50_32x2x1_100e_kinetics400_rgb``:
@@ -24,10 +24,12 @@ class I3DConfig(VideoConfig):
     - ``recognizer="Recognizer3D"``, ``average_clips="prob"``, ``num_frames=32``.
 
     The non-local variants add ``non_local``/``non_local_cfg`` to the backbone (see
-    :mod:`videohub.models.presets_3d`). Other fields: see :class:`~videohub.VideoConfig`.
+    :mod:`videohub.models.presets_3d`). Other fields: see :class:`~videohub.RecognizerConfig`.
     """
 
     model_type = "videohub-i3d"
+    mmaction2_types = {"backbone": ("ResNet3d",)}
+    conversion_priority = 10
     default_backbone = dict(
         type="ResNet3d", depth=50, pretrained=None, pretrained2d=True, conv1_kernel=(5, 7, 7), conv1_stride_t=2,
         pool1_stride_t=2, conv_cfg=dict(type="Conv3d"), norm_eval=False,

@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_i3d import I3DConfig
+from ...layers.resnet3d import ResNet3d  # noqa: F401  (the backbone: registers it for config dicts)
+from .i3d_head import I3DHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class I3DModel(VideoRecognizerModel):

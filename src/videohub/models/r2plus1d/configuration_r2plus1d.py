@@ -6,11 +6,11 @@ from typing import Optional
 
 from huggingface_hub.dataclasses import strict
 
-from ...configuration_utils import VideoConfig
+from ...configuration_utils import RecognizerConfig
 
 
 @strict(accept_kwargs=True)
-class R2Plus1DConfig(VideoConfig):
+class R2Plus1DConfig(RecognizerConfig):
     r"""R(2+1)D (mmaction2 ``Recognizer3D`` + ``ResNet2Plus1d`` + ``I3DHead``).
 
     Defaults are mmaction2's ``r2plus1d_r34_8x8x1_180e_kinetics400_rgb``, except ``SyncBN`` →
@@ -25,10 +25,12 @@ class R2Plus1DConfig(VideoConfig):
       init_std=0.01)``;
     - ``recognizer="Recognizer3D"``, ``average_clips="prob"``, ``num_frames=8``.
 
-    Other fields: see :class:`~videohub.VideoConfig`.
+    Other fields: see :class:`~videohub.RecognizerConfig`.
     """
 
     model_type = "videohub-r2plus1d"
+    mmaction2_types = {"backbone": ("ResNet2Plus1d",)}
+    conversion_priority = 50
     default_backbone = dict(
         type="ResNet2Plus1d", depth=34, pretrained=None, pretrained2d=False, norm_eval=False,
         conv_cfg=dict(type="Conv2plus1d"), norm_cfg=dict(type="BN3d", requires_grad=True, eps=1e-3),

@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_r2plus1d import R2Plus1DConfig
+from .resnet2plus1d import ResNet2Plus1d  # noqa: F401  (the backbone: registers it for config dicts)
+from ..i3d.i3d_head import I3DHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class R2Plus1DModel(VideoRecognizerModel):

@@ -6,11 +6,11 @@ from typing import Optional
 
 from huggingface_hub.dataclasses import strict
 
-from ...configuration_utils import VideoConfig
+from ...configuration_utils import RecognizerConfig
 
 
 @strict(accept_kwargs=True)
-class SlowFastConfig(VideoConfig):
+class SlowFastConfig(RecognizerConfig):
     r"""SlowFast (mmaction2 ``Recognizer3D`` + ``ResNet3dSlowFast`` + ``SlowFastHead``).
 
     Defaults are mmaction2's ``slowfast_r50_4x16x1_256e_kinetics400_rgb`` (32 input frames;
@@ -26,10 +26,12 @@ class SlowFastConfig(VideoConfig):
     - ``recognizer="Recognizer3D"``, ``average_clips="prob"``, ``num_frames=32``.
 
     The backbone feature is the ``(slow, fast)`` tuple; ``hidden_states`` holds both. Other
-    fields: see :class:`~videohub.VideoConfig`.
+    fields: see :class:`~videohub.RecognizerConfig`.
     """
 
     model_type = "videohub-slowfast"
+    mmaction2_types = {"backbone": ("ResNet3dSlowFast",)}
+    conversion_priority = 50
     default_backbone = dict(
         type="ResNet3dSlowFast", pretrained=None, resample_rate=8, speed_ratio=8, channel_ratio=8,
         slow_pathway=dict(

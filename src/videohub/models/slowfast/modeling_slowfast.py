@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_slowfast import SlowFastConfig
+from .resnet3d_slowfast import ResNet3dSlowFast  # noqa: F401  (the backbone: registers it for config dicts)
+from .slowfast_head import SlowFastHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class SlowFastModel(VideoRecognizerModel):

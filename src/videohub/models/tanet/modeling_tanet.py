@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_tanet import TANetConfig
+from .tanet import TANet  # noqa: F401  (the backbone: registers it for config dicts)
+from ..tsm.tsm_head import TSMHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class TANetModel(VideoRecognizerModel):

@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_tin import TINConfig
+from .resnet_tin import ResNetTIN  # noqa: F401  (the backbone: registers it for config dicts)
+from ..tsm.tsm_head import TSMHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class TINModel(VideoRecognizerModel):

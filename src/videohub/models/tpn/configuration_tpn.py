@@ -7,11 +7,11 @@ from typing import Any, Optional
 
 from huggingface_hub.dataclasses import strict
 
-from ...configuration_utils import VideoConfig
+from ...configuration_utils import RecognizerConfig
 
 
 @strict(accept_kwargs=True)
-class TPNConfig(VideoConfig):
+class TPNConfig(RecognizerConfig):
     r"""TPN (mmaction2 recognizer + ``TPN`` neck + ``TPNHead``).
 
     Defaults are mmaction2's ``tpn_slowonly_r50_8x8x1_150e_kinetics_rgb`` (``Recognizer3D``):
@@ -24,10 +24,12 @@ class TPNConfig(VideoConfig):
     consensus=dict(type="AvgConsensus", dim=1), dropout_ratio=0.5, init_std=0.01)``,
     ``average_clips="prob"``, ``num_frames=8``. TPN-TSM sets ``recognizer="Recognizer2D"`` and a
     ``ResNetTSM`` backbone. When training with labels the model's ``losses`` hold the neck's
-    ``loss_aux`` and the total ``loss`` includes it. Other fields: see :class:`~videohub.VideoConfig`.
+    ``loss_aux`` and the total ``loss`` includes it. Other fields: see :class:`~videohub.RecognizerConfig`.
     """
 
     model_type = "videohub-tpn"
+    mmaction2_types = {"neck": ("TPN",)}
+    conversion_priority = 90
     default_backbone = dict(
         type="ResNet3dSlowOnly", depth=50, pretrained=None, lateral=False, out_indices=(2, 3),
         conv1_kernel=(1, 7, 7), conv1_stride_t=1, pool1_stride_t=1, inflate=(0, 0, 1, 1), norm_eval=False,

@@ -2,6 +2,9 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_tpn import TPNConfig
+from ..slowonly.resnet3d_slowonly import ResNet3dSlowOnly  # noqa: F401  (the backbone: registers it for config dicts)
+from .tpn_neck import TPN  # noqa: F401  (the neck: registers it for config dicts)
+from .tpn_head import TPNHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class TPNModel(VideoRecognizerModel):

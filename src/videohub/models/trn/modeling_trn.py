@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_trn import TRNConfig
+from ...layers.resnet import ResNet  # noqa: F401  (the backbone: registers it for config dicts)
+from .trn_head import TRNHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class TRNModel(VideoRecognizerModel):

@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_tsn import TSNConfig
+from ...layers.resnet import ResNet  # noqa: F401  (the backbone: registers it for config dicts)
+from .tsn_head import TSNHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class TSNModel(VideoRecognizerModel):

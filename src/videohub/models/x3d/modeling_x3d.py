@@ -2,6 +2,8 @@
 
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_x3d import X3DConfig
+from .x3d import X3D  # noqa: F401  (the backbone: registers it for config dicts)
+from .x3d_head import X3DHead  # noqa: F401  (the head: registers it for config dicts)
 
 
 class X3DModel(VideoRecognizerModel):

@@ -1,0 +1,207 @@
+"""MobileNetV2 backbone (mmaction2 ``MobileNetV2``).
+
+Module names are mmaction2's: ``conv1`` (stem), ``layer1`` ... ``layer7`` (stacks of
+``InvertedResidual`` whose layers sit in ``.conv``), ``conv2`` (the final 1x1 conv).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.utils.checkpoint as cp
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..errors import ConfigError
+from ..registry import BACKBONES
+from .conv import ConvModule
+from .init import constant_init, kaiming_init
+from .pretrained import load_pretrained
+
+
+def make_divisible(value: float, divisor: int, min_value: Optional[int] = None, min_ratio: float = 0.9) -> int:
+    """Round ``value`` to the nearest multiple of ``divisor`` (at least ``min_value``, default ``divisor``),
+    going up one step when rounding would lose more than ``1 - min_ratio`` (default 0.9)."""
+    if min_value is None:
+        min_value = divisor
+    new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if new_value < min_ratio * value:
+        new_value += divisor
+    return new_value
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block: 1x1 expand (if ``expand_ratio != 1``), 3x3 depthwise, 1x1 project.
+
+    Args:
+        in_channels, out_channels: Block input/output channels.
+        stride: Stride of the depthwise conv (1 or 2).
+        expand_ratio: Hidden width = ``round(in_channels * expand_ratio)``.
+        conv_cfg: Default ``None`` (Conv2d).
+        norm_cfg: Default ``dict(type="BN")``.
+        act_cfg: Default ``dict(type="ReLU6")``.
+        with_cp: Gradient checkpointing. Default ``False``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int,
+        expand_ratio: float,
+        conv_cfg: Optional[Dict] = None,
+        norm_cfg: Dict = dict(type="BN"),
+        act_cfg: Dict = dict(type="ReLU6"),
+        with_cp: bool = False,
+    ):
+        super().__init__()
+        if stride not in (1, 2):
+            raise ConfigError(f"InvertedResidual stride must be 1 or 2, got {stride!r}")
+        self.stride = stride
+        self.with_cp = with_cp
+        self.use_res_connect = stride == 1 and in_channels == out_channels
+        hidden_dim = int(round(in_channels * expand_ratio))
+        layers = []
+        if expand_ratio != 1:
+            layers.append(ConvModule(in_channels, hidden_dim, kernel_size=1, conv_cfg=conv_cfg,
+                                     norm_cfg=norm_cfg, act_cfg=act_cfg))
+        layers.append(ConvModule(hidden_dim, hidden_dim, kernel_size=3, stride=stride, padding=1,
+                                 groups=hidden_dim, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg))
+        layers.append(ConvModule(hidden_dim, out_channels, kernel_size=1, conv_cfg=conv_cfg,
+                                 norm_cfg=norm_cfg, act_cfg=None))
+        self.conv = nn.Sequential(*layers)
+
+    def _inner_forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.use_res_connect:
+            return x + self.conv(x)
+        return self.conv(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and x.requires_grad:
+            return cp.checkpoint(self._inner_forward, x, use_reentrant=False)
+        return self._inner_forward(x)
+
+
+@BACKBONES.register()
+class MobileNetV2(nn.Module):
+    """MobileNetV2 backbone.
+
+    Args:
+        pretrained: Local checkpoint loaded in :meth:`init_weights`. Default ``None``.
+        widen_factor: Channel multiplier. Default 1.0 (the last conv keeps 1280 channels unless > 1).
+        out_indices: Stages (0-6 = ``layer1``-``layer7``, 7 = ``conv2``) whose outputs are returned.
+            Default ``(7,)``.
+        frozen_stages: Freeze the stem (0) and the first ``frozen_stages`` stages. Default -1 (none).
+        conv_cfg: Default ``dict(type="Conv")``.
+        norm_cfg: Default ``dict(type="BN2d", requires_grad=True)``.
+        act_cfg: Default ``dict(type="ReLU6", inplace=True)``.
+        norm_eval: Keep BN layers in eval mode while training. Default ``False``.
+        with_cp: Gradient checkpointing of the blocks. Default ``False``.
+    """
+
+    # expand_ratio, channels, num_blocks, stride of the seven stages.
+    arch_settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
+                     [6, 160, 3, 2], [6, 320, 1, 1]]
+
+    def __init__(
+        self,
+        pretrained: Optional[str] = None,
+        widen_factor: float = 1.0,
+        out_indices: Sequence[int] = (7,),
+        frozen_stages: int = -1,
+        conv_cfg: Dict = dict(type="Conv"),
+        norm_cfg: Dict = dict(type="BN2d", requires_grad=True),
+        act_cfg: Dict = dict(type="ReLU6", inplace=True),
+        norm_eval: bool = False,
+        with_cp: bool = False,
+    ):
+        super().__init__()
+        out_indices = tuple(out_indices)
+        for index in out_indices:
+            if index not in range(0, 8):
+                raise ConfigError(f"MobileNetV2 out_indices items must be in range(0, 8), got {index!r}")
+        if frozen_stages not in range(-1, 9):
+            raise ConfigError(f"MobileNetV2 frozen_stages must be in range(-1, 9), got {frozen_stages!r}")
+        self.pretrained = pretrained
+        self.widen_factor = widen_factor
+        self.out_indices = out_indices
+        self.frozen_stages = frozen_stages
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.act_cfg = act_cfg
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+
+        self.in_channels = make_divisible(32 * widen_factor, 8)
+        self.conv1 = ConvModule(3, self.in_channels, kernel_size=3, stride=2, padding=1, conv_cfg=conv_cfg,
+                                norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.layers = []
+        for i, (expand_ratio, channel, num_blocks, stride) in enumerate(self.arch_settings):
+            out_channels = make_divisible(channel * widen_factor, 8)
+            layer = self.make_layer(out_channels=out_channels, num_blocks=num_blocks, stride=stride,
+                                    expand_ratio=expand_ratio)
+            name = f"layer{i + 1}"
+            self.add_module(name, layer)
+            self.layers.append(name)
+        self.out_channel = int(1280 * widen_factor) if widen_factor > 1.0 else 1280
+        self.conv2 = ConvModule(self.in_channels, self.out_channel, kernel_size=1, stride=1, padding=0,
+                                conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.layers.append("conv2")
+        self.feat_dim = self.out_channel
+
+    def make_layer(self, out_channels: int, num_blocks: int, stride: int, expand_ratio: float) -> nn.Sequential:
+        """Stack ``num_blocks`` InvertedResidual blocks; only the first one strides."""
+        layers = []
+        for i in range(num_blocks):
+            layers.append(InvertedResidual(self.in_channels, out_channels, stride if i == 0 else 1,
+                                           expand_ratio=expand_ratio, conv_cfg=self.conv_cfg,
+                                           norm_cfg=self.norm_cfg, act_cfg=self.act_cfg, with_cp=self.with_cp))
+            self.in_channels = out_channels
+        return nn.Sequential(*layers)
+
+    def _init_from_scratch(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                kaiming_init(m)
+            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
+                constant_init(m, 1)
+
+    def init_weights(self) -> None:
+        """Load ``pretrained`` (non-strict) when set, else Kaiming convs and unit norms."""
+        if isinstance(self.pretrained, str):
+            load_pretrained(self, self.pretrained)
+        elif self.pretrained is None:
+            self._init_from_scratch()
+        else:
+            raise ConfigError(f"MobileNetV2 pretrained must be a str or None, got {self.pretrained!r}")
+
+    def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        x = self.conv1(x)
+        outs = []
+        for i, name in enumerate(self.layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages >= 0:
+            self.conv1.eval()
+            for param in self.conv1.parameters():
+                param.requires_grad = False
+        for i in range(1, self.frozen_stages + 1):
+            layer = getattr(self, self.layers[i - 1])
+            layer.eval()
+            for param in layer.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> "MobileNetV2":
+        """Set train mode, then re-apply ``frozen_stages`` and ``norm_eval``."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
