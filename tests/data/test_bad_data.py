@@ -105,7 +105,7 @@ def test_bad_rawframe_annotation_lines(tmp_path):
 def test_bad_json_annotation(tmp_path):
     ann = tmp_path / "a.json"
     ann.write_text('[{"filename": "a.mp4", "label": [1]},\n {"filename": "b.mp4", "label": [1, 2]}\n]')
-    with pytest.raises(AnnotationError, match="a.json entry 1: expected exactly one label"):
+    with pytest.raises(AnnotationError, match=r"a.json line 2 \(entry 1\): expected exactly one label"):
         VideoDataset(str(ann), [])
     ann.write_text('[{"filename": "a.mp4",\n "label": [1]]')
     with pytest.raises(AnnotationError, match="a.json line 2: invalid JSON"):

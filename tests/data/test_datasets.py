@@ -158,7 +158,7 @@ def test_hvu_dataset(tmp_path):
     assert info["filename"] == "p/a.mp4" and info["categories"] == ["action", "scene", "object"]
     assert info["category_nums"] == [2, 3, 4]
     bad = write(tmp_path / "b.json", json.dumps([{"filename": "a.mp4", "label": {"scene": [3]}}]))
-    with pytest.raises(AnnotationError, match=r"b.json entry 0: tags \[3\] of category 'scene' out of range"):
+    with pytest.raises(AnnotationError, match=r"b.json line 1 \(entry 0\): tags \[3\] of category 'scene' out of range"):
         HVUDataset(bad, [], tag_categories=["action", "scene"], tag_category_nums=[2, 3])
 
 

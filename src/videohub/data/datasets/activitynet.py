@@ -7,8 +7,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ...errors import AnnotationError, ConfigError
-from .base import DATASETS, BadLine, BaseDataset, load_json
+from ...errors import ConfigError
+from .base import DATASETS, BadLine, BaseDataset, json_int, json_list, json_number, json_object, json_str
 
 _REQUIRED = ("duration_second", "duration_frame", "feature_frame", "annotations")
 
@@ -38,29 +38,41 @@ class ActivityNetDataset(BaseDataset):
         super().__init__(ann_file, pipeline, data_prefix, test_mode, on_error=on_error)
 
     def load_annotations(self) -> List[Dict[str, Any]]:
-        """Load the JSON database into ``video_infos`` (each entry plus its ``video_name``)."""
-        database = load_json(self.ann_file)
-        if not isinstance(database, dict):
-            raise AnnotationError(f"{self.ann_file}: expected a JSON object {{video_name: info}}")
+        """Load the JSON database into ``video_infos`` (each entry plus its ``video_name``).
+
+        ``duration_second`` (and ``fps``, ``rfps`` where present) must be numbers,
+        ``duration_frame`` and ``feature_frame`` integers, ``annotations`` an array of
+        ``{"segment": [start, end], "label": "<name>"}``.
+        """
         src = self._source()
         video_infos = []
         self._sources = []
-        for video_name, info in database.items():
-            where = f"video {video_name!r}"
+        for where, video_name, info in src.json_entries(dict, name="video"):
             try:
-                if not isinstance(info, dict):
-                    raise BadLine("entry is not an object")
+                info = dict(json_object(info, "the entry"))
                 missing = [k for k in _REQUIRED if k not in info]
                 if missing:
                     raise BadLine(f"missing keys {missing}")
-                for ann in info["annotations"]:
-                    seg = ann.get("segment") if isinstance(ann, dict) else None
-                    if not (isinstance(seg, list) and len(seg) == 2 and all(isinstance(x, (int, float)) for x in seg)):
-                        raise BadLine(f"annotation {ann!r} needs 'segment': [start, end] in seconds")
+                json_number(info["duration_second"], "'duration_second'")
+                for key in ("fps", "rfps"):
+                    if key in info:
+                        json_number(info[key], f"'{key}'")
+                json_int(info["duration_frame"], "'duration_frame'", 1)
+                json_int(info["feature_frame"], "'feature_frame'", 1)
+                for i, ann in enumerate(json_list(info["annotations"], "'annotations'")):
+                    ann = json_object(ann, f"annotations[{i}]")
+                    seg = ann.get("segment")
+                    if not (
+                        isinstance(seg, list)
+                        and len(seg) == 2
+                        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in seg)
+                    ):
+                        raise BadLine(f"annotations[{i}] needs 'segment': [start, end] in seconds, got {ann!r}")
+                    if "label" in ann:
+                        json_str(ann["label"], f"annotations[{i}].label")
             except BadLine as err:
                 src.error(where, str(err))
                 continue
-            info = dict(info)
             info["video_name"] = video_name
             video_infos.append(info)
             self._sources.append(src.where(where))

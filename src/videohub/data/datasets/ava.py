@@ -26,7 +26,7 @@ import numpy as np
 
 from ...errors import AnnotationError, ConfigError
 from ...utils.logging import get_logger
-from .base import DATASETS, AnnotationSource, BadLine, BaseDataset, parse_int
+from .base import DATASETS, AnnotationSource, BadLine, BaseDataset, describe, parse_int, utf8_problem
 
 logger = get_logger(__name__)
 
@@ -59,55 +59,98 @@ def read_labelmap(path: str) -> Tuple[List[Dict[str, Any]], Set[int]]:
     """Read an AVA ``.pbtxt`` label map: ``([{'id': int, 'name': str}, ...], {ids})``.
 
     Accepts ``id:`` or ``label_id:`` for the class id; raises :class:`AnnotationError` naming the
-    line of an unparsable id or an item without a name.
+    line of an unparsable id, an item without a name or bytes that are not UTF-8, and naming the
+    file when it holds no item.
     """
     if not osp.isfile(path):
         raise AnnotationError(f"label map {path!r} not found")
     labelmap: List[Dict[str, Any]] = []
     ids: Set[int] = set()
     name: Optional[str] = None
-    with open(path, "r", encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            text = line.strip()
-            m = re.match(r'name:\s*"(.*)"', text)
-            if m:
-                name = m.group(1)
-                continue
-            m = re.match(r"(label_id|id):\s*(\S+)", text)
-            if m:
-                try:
-                    class_id = int(m.group(2))
-                except ValueError:
-                    raise AnnotationError(f"{path} line {number}: class id {m.group(2)!r} is not an integer") from None
-                if name is None:
-                    raise AnnotationError(f"{path} line {number}: id {class_id} has no preceding name")
-                labelmap.append({"id": class_id, "name": name})
-                ids.add(class_id)
-                name = None
+    for number, line in enumerate(AnnotationSource(path).read_lines(), start=1):
+        problem = utf8_problem(line)
+        if problem:
+            raise AnnotationError(f"{path} line {number}: {problem}")
+        text = line.strip()
+        m = re.match(r'name:\s*"(.*)"', text)
+        if m:
+            name = m.group(1)
+            continue
+        m = re.match(r"(label_id|id):\s*(\S+)", text)
+        if m:
+            try:
+                class_id = int(m.group(2))
+            except ValueError:
+                raise AnnotationError(f"{path} line {number}: class id {m.group(2)!r} is not an integer") from None
+            if name is None:
+                raise AnnotationError(f"{path} line {number}: id {class_id} has no preceding name")
+            labelmap.append({"id": class_id, "name": name})
+            ids.add(class_id)
+            name = None
+    if not labelmap:
+        raise AnnotationError(f"label map {path} holds no item (expected 'item {{ name: \"...\" id: N }}' blocks)")
     return labelmap, ids
 
 
-def load_ava_proposals(path: str, allow_pickle_proposals: bool = False) -> Dict[str, np.ndarray]:
+def _proposal_array(value: Any) -> np.ndarray:
+    """One img key's proposals from JSON: an array of ``[x1, y1, x2, y2(, score)]`` rows (an empty
+    array means no proposal)."""
+    if not isinstance(value, list):
+        raise BadLine(f"proposals must be an array of [x1, y1, x2, y2(, score)] rows, got {describe(value)}")
+    if not value:
+        return np.zeros((0, 4))
+    width = len(value[0]) if isinstance(value[0], list) else None
+    for i, row in enumerate(value):
+        if (
+            not isinstance(row, list)
+            or len(row) not in (4, 5)
+            or len(row) != width
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)
+        ):
+            raise BadLine(
+                f"proposal {i} must be [x1, y1, x2, y2] or [x1, y1, x2, y2, score] numbers like the first row, "
+                f"got {describe(row)}"
+            )
+    return np.asarray(value, dtype=np.float64)
+
+
+def load_ava_proposals(
+    path: str,
+    allow_pickle_proposals: bool = False,
+    *,
+    on_error: str = "raise",
+    skipped: Optional[List[Tuple[str, str]]] = None,
+) -> Dict[str, np.ndarray]:
     """Load an AVA proposal file (``.json``, ``.npz``, or ``.pkl`` with the opt-in) as ``{img_key: array}``.
+
+    A JSON entry that is not an array of 4- or 5-number rows (or holds bytes that are not UTF-8)
+    raises :class:`AnnotationError` naming the file and line, or is left out and recorded with
+    ``on_error="skip"``. A file that holds no proposals (or whose every entry was skipped) is an error.
 
     Args:
         path: Proposal file.
         allow_pickle_proposals: Allow ``.pkl`` files (read with an arrays-only unpickler). Default: False.
+        on_error: ``"raise"`` or ``"skip"`` for malformed JSON entries. Default: ``"raise"``.
+        skipped: List receiving ``(location, message)`` of skipped entries. Default: a new list.
     """
     if not osp.isfile(path):
         raise AnnotationError(f"proposal file {path!r} not found")
     ext = osp.splitext(path)[1].lower()
     if ext == ".json":
-        with open(path, "r", encoding="utf-8") as f:
+        src = AnnotationSource(path, on_error, skipped)
+        proposals = {}
+        for where, key, value in src.json_entries(dict, name="img key"):
             try:
-                raw = json.load(f)
-            except json.JSONDecodeError as err:
-                raise AnnotationError(f"{path} line {err.lineno}: invalid JSON: {err.msg}") from None
-        return {key: np.asarray(value, dtype=np.float64).reshape(-1, len(value[0]) if value else 4) for key, value in raw.items()}
+                proposals[key] = _proposal_array(value)
+            except BadLine as err:
+                src.error(where, str(err))
+        if not proposals:
+            raise src.empty_error()
+        return proposals
     if ext == ".npz":
         with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    if ext in (".pkl", ".pickle"):
+            proposals = {key: data[key] for key in data.files}
+    elif ext in (".pkl", ".pickle"):
         if not allow_pickle_proposals:
             raise ConfigError(
                 f"proposal file {path!r} is a pickle; pass allow_pickle_proposals=True to read it (only numpy "
@@ -117,8 +160,12 @@ def load_ava_proposals(path: str, allow_pickle_proposals: bool = False) -> Dict[
             raw = _ArrayOnlyUnpickler(io.BytesIO(f.read())).load()
         if not isinstance(raw, dict):
             raise AnnotationError(f"{path}: expected a dict of img_key -> array, got {type(raw).__name__}")
-        return {str(k): np.asarray(v) for k, v in raw.items()}
-    raise ConfigError(f"proposal file {path!r}: unsupported extension {ext!r}; use .json, .npz (or .pkl with opt-in)")
+        proposals = {str(k): np.asarray(v) for k, v in raw.items()}
+    else:
+        raise ConfigError(f"proposal file {path!r}: unsupported extension {ext!r}; use .json, .npz (or .pkl with opt-in)")
+    if not proposals:
+        raise AnnotationError(f"proposal file {path} holds no proposals")
+    return proposals
 
 
 def convert_ava_proposals(src: str, dst: str) -> str:
@@ -218,7 +265,11 @@ class AVADataset(BaseDataset):
             ann_file, pipeline, data_prefix, test_mode, modality=modality, num_classes=num_classes, on_error=on_error
         )
         self.proposals = (
-            load_ava_proposals(proposal_file, allow_pickle_proposals) if proposal_file is not None else None
+            load_ava_proposals(
+                proposal_file, allow_pickle_proposals, on_error=on_error, skipped=self.skipped_annotations
+            )
+            if proposal_file is not None
+            else None
         )
         if not test_mode:
             valid = self.filter_exclude_file()
@@ -240,7 +291,8 @@ class AVADataset(BaseDataset):
         return np.stack(bboxes), np.stack(labels), np.stack(entity_ids)
 
     def filter_exclude_file(self) -> List[int]:
-        """Indices of ``video_infos`` not listed in ``exclude_file``."""
+        """Indices of ``video_infos`` not listed in ``exclude_file`` (an empty exclude file excludes
+        nothing; one whose every line is malformed and skipped is an error)."""
         if self.exclude_file is None:
             return list(range(len(self.video_infos)))
         src = AnnotationSource(self.exclude_file, self.on_error, self.skipped_annotations)
@@ -252,6 +304,8 @@ class AVADataset(BaseDataset):
                 excluded.add((fields[0], parse_int(fields[1], "timestamp")))
             except BadLine as err:
                 src.error(number, str(err))
+        if src.entries and src.num_skipped == src.entries:
+            raise src.empty_error()
         return [
             i for i, info in enumerate(self.video_infos) if (info["video_id"], info["timestamp"]) not in excluded
         ]
@@ -288,6 +342,11 @@ class AVADataset(BaseDataset):
             first_line.setdefault(img_key, number)
             records[img_key].append(
                 dict(video_id=fields[0], timestamp=timestamp, entity_box=box, label=label, entity_id=entity_id)
+            )
+        if self.custom_classes is not None and not records and src.entries > src.num_skipped:
+            raise AnnotationError(
+                f"{self.ann_file}: none of its {src.entries - src.num_skipped} valid annotation lines has an "
+                f"action in custom_classes {list(self.custom_classes[1:])}"
             )
         video_infos = []
         self._sources = []

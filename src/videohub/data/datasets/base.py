@@ -13,14 +13,22 @@ and runs its pipeline lazily in ``__getitem__``. Two additions, both keyword-onl
   (``idx + 1``, ``idx + 2``, ...), recorded in ``dataset.skipped`` and logged as a warning.
   ``dataset.skip_report()`` summarizes both. (With DataLoader workers each worker process keeps
   its own ``skipped`` list; the warnings are logged from the workers.)
+
+A malformed line is one with wrong fields, a JSON entry of the wrong type (``"total_frames": "10"``,
+a sample that is not an object ...; located as ``file line N (entry i)``), or bytes that are not
+UTF-8. Annotation files are read as UTF-8 (a byte-order mark is ignored). An annotation file that
+is empty, or whose every line was skipped, raises :class:`~videohub.errors.AnnotationError` naming
+the file: a dataset is never silently empty.
 """
 
 from __future__ import annotations
 
+import bisect
 import copy
 import json
 import os
 import os.path as osp
+import re
 from abc import ABCMeta, abstractmethod
 from collections import defaultdict
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -44,7 +52,13 @@ _MAX_REFETCH = 50
 
 
 class AnnotationSource:
-    """Reads an annotation file line by line and reports errors located at ``file:line``.
+    """Reads an annotation file (text lines or a JSON list/object) and reports errors located at
+    ``file line N``.
+
+    The file is read as UTF-8 (a leading byte-order mark is ignored). A line or JSON entry holding
+    bytes that are not UTF-8 is an error at its line like any other malformed line, so
+    ``on_error="skip"`` leaves it out and records it. The counters ``entries`` and ``num_skipped``
+    let :meth:`empty_error` say whether the file was empty or every entry was skipped.
 
     Args:
         path: Annotation file.
@@ -58,19 +72,103 @@ class AnnotationSource:
         self.path = path
         self.on_error = on_error
         self.skipped = skipped if skipped is not None else []
+        #: what one entry of the file is, for messages (``"annotation lines"``, ``"JSON entries"`` ...)
+        self.unit = "annotation lines"
+        #: entries (non-blank lines, JSON entries, video blocks) met so far
+        self.entries = 0
+        #: entries skipped so far, and the first of them as ``(location, message)``
+        self.num_skipped = 0
+        self.first_skip: Optional[Tuple[str, str]] = None
+
+    def read_lines(self) -> List[str]:
+        """All lines of the file (universal newlines, ends stripped of ``\\n``); bytes that are not
+        UTF-8 come back as lone surrogates (see :func:`utf8_problem`)."""
+        with open(self.path, "r", encoding="utf-8-sig", errors="surrogateescape") as fin:
+            return [line.rstrip("\n") for line in fin]
 
     def lines(self, sep: Optional[str] = None) -> Iterator[Tuple[int, List[str], str]]:
-        """Yield ``(line_number, fields, raw_line)`` for each non-blank line (1-based numbers)."""
-        with open(self.path, "r", encoding="utf-8") as fin:
+        """Yield ``(line_number, fields, stripped_line)`` for each non-blank line (1-based numbers).
+
+        A line with bytes that are not UTF-8 is reported through :meth:`error` and not yielded.
+        """
+        with open(self.path, "r", encoding="utf-8-sig", errors="surrogateescape") as fin:
             for number, line in enumerate(fin, start=1):
                 stripped = line.strip()
                 if not stripped:
                     continue
+                self.entries += 1
+                problem = utf8_problem(line)
+                if problem:
+                    self.error(number, problem)
+                    continue
                 fields = stripped.split(sep) if sep else stripped.split()
                 yield number, fields, stripped
 
+    def json_entries(self, container: type, name: str = "entry") -> Iterator[Tuple[str, Any, Any]]:
+        """Yield ``(location, key, value)`` for each entry of a JSON list (``key`` = index) or
+        object (``key`` = member name), ``location`` being ``"line N (<name> <key>)"``.
+
+        Raises :class:`AnnotationError` naming the file and line for an empty file, invalid JSON,
+        a top-level value that is not a ``container``, or bytes that are not UTF-8 outside any
+        entry. An entry holding such bytes is reported through :meth:`error` and not yielded.
+        Duplicate object members are reported through :meth:`error` too (the first one is kept).
+
+        Args:
+            container: ``list`` or ``dict``.
+            name: What an entry is, for locations. Default: ``"entry"``.
+        """
+        kind = "list" if container is list else "object"
+        self.unit = "JSON entries"
+        with open(self.path, "r", encoding="utf-8-sig", errors="surrogateescape") as fin:
+            doc = _JsonText(self.path, fin.read())
+        text = doc.text
+        pos = doc.skip(0)
+        if pos == len(text):
+            raise AnnotationError(f"{self.path} is empty: expected a JSON {kind}")
+        if text[pos] != ("[" if container is list else "{"):
+            value, _ = doc.value(pos)
+            raise AnnotationError(f"{self.path} line {doc.line(pos)}: expected a JSON {kind}, got {describe(value)}")
+        closer = "]" if container is list else "}"
+        pos = doc.skip(pos + 1)
+        seen: Dict[str, int] = {}
+        index = 0
+        while text[pos : pos + 1] != closer:
+            start = pos
+            key: Any = index
+            if container is dict:
+                if text[pos : pos + 1] != '"':
+                    raise doc.error_at(pos, "Expecting property name enclosed in double quotes")
+                key, pos = doc.value(pos)
+                pos = doc.skip(pos)
+                if text[pos : pos + 1] != ":":
+                    raise doc.error_at(pos, "Expecting ':' delimiter")
+                pos = doc.skip(pos + 1)
+            value, end = doc.value(pos)
+            self.entries += 1
+            label = f"entry {index}" if container is list else f"{name} {key!r}"
+            bad = _BAD_UTF8.search(text, start, end)
+            if bad:
+                self.error(f"line {doc.line(bad.start())} ({label})", doc.utf8_problem(bad.start()))
+            elif container is dict and key in seen:
+                self.error(f"line {doc.line(start)} ({label})", f"duplicate {name} (first at line {seen[key]})")
+            else:
+                if container is dict:
+                    seen[key] = doc.line(start)
+                yield f"line {doc.line(start)} ({label})", key, value
+            index += 1
+            pos = doc.skip(end)
+            if text[pos : pos + 1] == ",":
+                pos = doc.skip(pos + 1)
+                if text[pos : pos + 1] == closer:
+                    raise doc.error_at(pos, "Expecting value after ','")
+            elif text[pos : pos + 1] != closer:
+                raise doc.error_at(pos, f"Expecting ',' delimiter or '{closer}'")
+        pos = doc.skip(pos + 1)
+        if pos != len(text):
+            raise doc.error_at(pos, "Extra data")
+
     def where(self, line: Union[int, str]) -> str:
-        """``"<file> line N"`` (or ``"<file> entry N"`` for JSON)."""
+        """``"<file> line N"`` (or ``"<file> <line>"`` for a location string such as JSON's)."""
         return f"{self.path} {'line ' + str(line) if isinstance(line, int) else line}"
 
     def error(self, line: Union[int, str], message: str) -> None:
@@ -80,10 +178,104 @@ class AnnotationSource:
             raise AnnotationError(f"{where}: {message}")
         logger.warning("skipping %s: %s", where, message)
         self.skipped.append((where, message))
+        self.num_skipped += 1
+        if self.first_skip is None:
+            self.first_skip = (where, message)
+
+    def empty_error(self) -> AnnotationError:
+        """The error for a file that gave nothing to load: empty, every entry skipped, or none usable."""
+        if self.entries == 0:
+            return AnnotationError(f"{self.path} is empty: it has no {self.unit}")
+        if self.num_skipped == self.entries:
+            where, message = self.first_skip
+            return AnnotationError(
+                f"{self.path}: all {self.entries} {self.unit} were skipped as malformed, so nothing is left to "
+                f"load; the first: {where}: {message}"
+            )
+        return AnnotationError(
+            f"{self.path}: none of its {self.entries} {self.unit} gives a sample ({self.num_skipped} skipped as malformed)"
+        )
+
+
+_BAD_UTF8 = re.compile("[\udc80-\udcff]")
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_JSON_DECODER = json.JSONDecoder()
+
+
+def utf8_problem(text: str) -> Optional[str]:
+    """Describe the first byte of ``text`` (decoded with ``errors="surrogateescape"``) that is not
+    UTF-8, with its column; None when there is none."""
+    bad = _BAD_UTF8.search(text)
+    if bad is None:
+        return None
+    return _bad_byte_message(ord(bad.group()) - 0xDC00, bad.start() + 1)
+
+
+def _bad_byte_message(byte: int, column: int) -> str:
+    return f"byte 0x{byte:02x} at column {column} is not valid UTF-8 (save the annotation file as UTF-8)"
+
+
+class _JsonText:
+    """A JSON document with line lookup, parsed value by value with located errors."""
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+        self._newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def line(self, pos: int) -> int:
+        """1-based line of character ``pos``."""
+        return bisect.bisect_left(self._newlines, pos) + 1
+
+    def skip(self, pos: int) -> int:
+        """Position of the first non-whitespace character at or after ``pos``."""
+        return _JSON_SPACE.match(self.text, pos).end()
+
+    def utf8_problem(self, pos: int) -> str:
+        """Message for the undecodable byte at ``pos``."""
+        line_start = self._newlines[self.line(pos) - 2] + 1 if self.line(pos) > 1 else 0
+        return _bad_byte_message(ord(self.text[pos]) - 0xDC00, pos - line_start + 1)
+
+    def error_at(self, pos: int, message: str) -> AnnotationError:
+        """The :class:`AnnotationError` of a syntax error (or undecodable byte) at ``pos``."""
+        where = f"{self.path} line {self.line(pos)}"
+        if _BAD_UTF8.match(self.text, pos):
+            return AnnotationError(f"{where}: {self.utf8_problem(pos)}")
+        return AnnotationError(f"{where}: invalid JSON: {message}")
+
+    def value(self, pos: int) -> Tuple[Any, int]:
+        """``(value, end position)`` of the JSON value starting at ``pos``."""
+        try:
+            return _JSON_DECODER.raw_decode(self.text, pos)
+        except json.JSONDecodeError as err:
+            raise self.error_at(err.pos, err.msg) from None
+        except RecursionError:
+            raise AnnotationError(f"{self.path} line {self.line(pos)}: JSON value nested too deeply") from None
+
+
+def describe(value: Any) -> str:
+    """A JSON value's type and (shortened) text, e.g. ``string "10"`` or ``array [1, 2]``."""
+    if value is None or isinstance(value, bool):
+        kind = "boolean" if isinstance(value, bool) else "null"
+    else:
+        kind = {dict: "object", list: "array", str: "string"}.get(type(value), "number")
+    shown = json.dumps(value, ensure_ascii=False)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"{kind} {shown}"
 
 
 class BadLine(Exception):
-    """Raised inside a line parser; carries the message for :meth:`AnnotationSource.error`."""
+    """Raised inside a line parser; carries the message for :meth:`AnnotationSource.error`.
+
+    Args:
+        message: What is wrong and what was expected.
+        line: The line at fault when the parser knows it better than its caller. Default: None.
+    """
+
+    def __init__(self, message: str, line: Optional[int] = None):
+        super().__init__(message)
+        self.line = line
 
 
 def parse_int(text: str, what: str) -> int:
@@ -113,15 +305,41 @@ def parse_labels(
     return labels if multi_class else labels[0]
 
 
-def load_json(path: str) -> Any:
-    """Load a JSON annotation file, raising :class:`AnnotationError` with the line of a syntax error."""
-    if not osp.isfile(path):
-        raise AnnotationError(f"annotation file {path!r} not found")
-    with open(path, "r", encoding="utf-8") as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as err:
-            raise AnnotationError(f"{path} line {err.lineno}: invalid JSON: {err.msg}") from None
+def json_int(value: Any, what: str, minimum: Optional[int] = None) -> int:
+    """``value`` if it is a JSON integer (at least ``minimum``), else :class:`BadLine`."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadLine(f"{what} must be an integer, got {describe(value)}")
+    if minimum is not None and value < minimum:
+        raise BadLine(f"{what} must be at least {minimum}, got {value}")
+    return value
+
+
+def json_number(value: Any, what: str) -> float:
+    """``value`` if it is a JSON number, else :class:`BadLine`."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise BadLine(f"{what} must be a number, got {describe(value)}")
+    return value
+
+
+def json_str(value: Any, what: str) -> str:
+    """``value`` if it is a non-empty JSON string, else :class:`BadLine`."""
+    if not isinstance(value, str) or not value:
+        raise BadLine(f"{what} must be a non-empty string, got {describe(value)}")
+    return value
+
+
+def json_object(value: Any, what: str) -> Dict[str, Any]:
+    """``value`` if it is a JSON object, else :class:`BadLine`."""
+    if not isinstance(value, dict):
+        raise BadLine(f"{what} must be an object, got {describe(value)}")
+    return value
+
+
+def json_list(value: Any, what: str) -> List[Any]:
+    """``value`` if it is a JSON array, else :class:`BadLine`."""
+    if not isinstance(value, list):
+        raise BadLine(f"{what} must be an array, got {describe(value)}")
+    return value
 
 
 class BaseDataset(Dataset, metaclass=ABCMeta):
@@ -183,8 +401,13 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         self.skipped_annotations: List[Tuple[str, str]] = []
         self.skipped: List[Tuple[int, str]] = []
         self._sources: List[str] = []
+        self._main_source: Optional[AnnotationSource] = None
         self.pipeline = Compose(pipeline)
         self.video_infos: List[Dict[str, Any]] = self.load_annotations()
+        if not self.video_infos:
+            if self._main_source is None:
+                raise AnnotationError(f"{type(self).__name__}: {self.ann_file!r} gives no samples")
+            raise self._main_source.empty_error()
         if len(self._sources) != len(self.video_infos):
             self._sources = [f"{self.ann_file} sample {i}" for i in range(len(self.video_infos))]
         if self.sample_by_class:
@@ -201,8 +424,10 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
     def load_annotations(self) -> List[Dict[str, Any]]:
         """Load ``ann_file`` into ``video_infos`` (implemented by every dataset)."""
 
-    def _source(self) -> AnnotationSource:
-        return AnnotationSource(self.ann_file, self.on_error, self.skipped_annotations)
+    def _source(self, path: Optional[str] = None) -> AnnotationSource:
+        """The source reading the samples (``path``, default ``ann_file``); an empty result is its error."""
+        self._main_source = AnnotationSource(path or self.ann_file, self.on_error, self.skipped_annotations)
+        return self._main_source
 
     def _join(self, path: str) -> str:
         return osp.join(self.data_prefix, path) if self.data_prefix is not None else path
@@ -216,37 +441,39 @@ class BaseDataset(Dataset, metaclass=ABCMeta):
         """Load a JSON list of ``video_infos`` (``filename`` or ``frame_dir`` joined to ``data_prefix``).
 
         Single-class entries carry ``label`` as a one-element list, which becomes an int.
+        ``total_frames`` and ``offset``, where present, must be integers.
         """
         src = self._source()
-        data = load_json(self.ann_file)
-        if not isinstance(data, list):
-            raise AnnotationError(f"{self.ann_file}: expected a JSON list of samples, got {type(data).__name__}")
         video_infos: List[Dict[str, Any]] = []
         self._sources = []
-        for i, info in enumerate(data):
-            where = f"entry {i}"
+        for where, _, info in src.json_entries(list):
             try:
-                if not isinstance(info, dict):
-                    raise BadLine(f"expected an object, got {type(info).__name__}")
-                path_key = "frame_dir" if "frame_dir" in info else "filename"
-                if path_key not in info:
-                    raise BadLine("has neither 'filename' nor 'frame_dir'")
-                if "label" not in info:
-                    raise BadLine("has no 'label'")
-                info = dict(info)
-                info[path_key] = self._join(info[path_key])
-                label = info["label"]
-                labels = label if isinstance(label, list) else [label]
-                if not all(isinstance(x, int) and not isinstance(x, bool) for x in labels):
-                    raise BadLine(f"labels must be integers, got {label!r}")
-                checked = parse_labels([str(x) for x in labels], self.multi_class, self.num_classes, str(label))
-                info["label"] = checked
+                info = self._check_json_sample(info)
             except BadLine as err:
                 src.error(where, str(err))
                 continue
             video_infos.append(info)
             self._sources.append(src.where(where))
         return video_infos
+
+    def _check_json_sample(self, info: Any) -> Dict[str, Any]:
+        """A checked copy of one JSON sample with its path joined and its label parsed."""
+        info = dict(json_object(info, "a sample"))
+        path_key = "frame_dir" if "frame_dir" in info else "filename"
+        if path_key not in info:
+            raise BadLine("has neither 'filename' nor 'frame_dir'")
+        info[path_key] = self._join(json_str(info[path_key], f"'{path_key}'"))
+        for key, minimum in (("total_frames", 1), ("offset", 0)):
+            if key in info:
+                json_int(info[key], f"'{key}'", minimum)
+        if "label" not in info:
+            raise BadLine("has no 'label'")
+        label = info["label"]
+        labels = label if isinstance(label, list) else [label]
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in labels):
+            raise BadLine(f"'label' must be an integer or an array of integers, got {describe(label)}")
+        info["label"] = parse_labels([str(x) for x in labels], self.multi_class, self.num_classes, str(label))
+        return info
 
     def parse_by_class(self) -> Dict[int, List[Dict[str, Any]]]:
         """Group ``video_infos`` by label (ordered by first appearance)."""

@@ -124,6 +124,17 @@ class _VideohubBuilder(datasets.GeneratorBasedBuilder):
             features=datasets.Features(self._features()),
         )
 
+    def download_and_prepare(self, *args: Any, **kwargs: Any) -> None:
+        """``datasets``' ``download_and_prepare``, except that a videohub error raised while the
+        annotation file is parsed reaches the caller as itself (its message names the file and
+        line) instead of a generic ``DatasetGenerationError`` that only chains it."""
+        try:
+            super().download_and_prepare(*args, **kwargs)
+        except datasets.exceptions.DatasetGenerationError as err:
+            if isinstance(err.__cause__, VideohubError):
+                raise err.__cause__ from None
+            raise
+
     def _split_generators(self, dl_manager: Any) -> List[datasets.SplitGenerator]:
         if not self.config.ann_files:
             raise ConfigError(f"{type(self).__name__}: no annotation file given")
@@ -453,6 +464,11 @@ def load_dataset(
 
     Returns:
         A ``datasets.Dataset`` (one file) or ``DatasetDict`` (``ann_files``) of metadata rows.
+
+    Raises:
+        AnnotationError: A malformed, non-UTF-8 or empty annotation file, with the dataset class's
+            own message (``"<file> line N: ..."``), not wrapped in a ``datasets`` error. With
+            ``on_error="skip"`` the skipped lines are logged as a warning with their count.
     """
     name = _CLASS_ALIASES.get(format, format)
     if name not in BUILDERS:

@@ -10,7 +10,18 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from ...errors import AnnotationError, ConfigError
-from .base import DATASETS, BadLine, BaseDataset, load_json, parse_int, parse_labels
+from .base import (
+    DATASETS,
+    BadLine,
+    BaseDataset,
+    describe,
+    json_int,
+    json_list,
+    json_object,
+    json_str,
+    parse_int,
+    parse_labels,
+)
 
 #: File extensions recognized as videos in the folder-per-class layout.
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv")
@@ -258,22 +269,35 @@ class RawVideoDataset(BaseDataset):
         return video_infos
 
     def load_json_annotations(self) -> List[Dict[str, Any]]:
-        """Load a JSON list of ``{video_dir, label, num_clips, positive_clip_inds}``."""
-        data = load_json(self.ann_file)
-        if not isinstance(data, list):
-            raise AnnotationError(f"{self.ann_file}: expected a JSON list of samples")
+        """Load a JSON list of ``{video_dir, label, num_clips, positive_clip_inds}`` (``label`` an
+        integer or a one-element array, as mmaction2 writes it)."""
         src = self._source()
         infos = []
         self._sources = []
-        for i, info in enumerate(data):
-            missing = [k for k in ("video_dir", "label", "num_clips", "positive_clip_inds") if k not in info]
-            if missing:
-                src.error(f"entry {i}", f"missing keys {missing}")
+        for where, _, info in src.json_entries(list):
+            try:
+                info = dict(json_object(info, "a sample"))
+                missing = [k for k in ("video_dir", "label", "num_clips", "positive_clip_inds") if k not in info]
+                if missing:
+                    raise BadLine(f"missing keys {missing}")
+                info["video_dir"] = self._join(json_str(info["video_dir"], "'video_dir'"))
+                label = info["label"]
+                labels = label if isinstance(label, list) else [label]
+                if not all(isinstance(x, int) and not isinstance(x, bool) for x in labels):
+                    raise BadLine(f"'label' must be an integer or a one-element array, got {describe(label)}")
+                info["label"] = parse_labels([str(x) for x in labels], False, self.num_classes, str(label))
+                num_clips = json_int(info["num_clips"], "'num_clips'", 1)
+                positive = json_list(info["positive_clip_inds"], "'positive_clip_inds'")
+                for p in positive:
+                    json_int(p, "a positive clip index")
+                bad = [p for p in positive if not 0 <= p < num_clips]
+                if bad:
+                    raise BadLine(f"positive clip indices {bad} out of range [0, {num_clips - 1}]")
+            except BadLine as err:
+                src.error(where, str(err))
                 continue
-            info = dict(info)
-            info["video_dir"] = self._join(info["video_dir"])
             infos.append(info)
-            self._sources.append(src.where(f"entry {i}"))
+            self._sources.append(src.where(where))
         return infos
 
     def sample_clip(self, results: Dict[str, Any]) -> Dict[str, Any]:
@@ -443,44 +467,59 @@ class HVUDataset(BaseDataset):
         return self.load_json_annotations()
 
     def load_json_annotations(self) -> List[Dict[str, Any]]:
-        """Load the JSON list and attach the category tables to every entry."""
-        data = load_json(self.ann_file)
-        if not isinstance(data, list) or not data:
-            raise AnnotationError(f"{self.ann_file}: expected a non-empty JSON list of samples")
-        first = data[0]
-        if ("filename" in first) == ("frame_dir" in first):
-            raise AnnotationError(f"{self.ann_file} entry 0: needs exactly one of 'filename' and 'frame_dir'")
-        path_key = "filename" if "filename" in first else "frame_dir"
-        self.dataset_type = "video" if path_key == "filename" else "rawframe"
-        if self.dataset_type == "rawframe" and self.filename_tmpl is None:
-            raise ConfigError("HVUDataset: frame folders need filename_tmpl")
+        """Load the JSON list and attach the category tables to every entry.
+
+        The first valid entry decides between videos (``filename``) and frame folders
+        (``frame_dir`` plus an integer ``total_frames``); every entry must use the same key.
+        """
         src = self._source()
         video_infos = []
         self._sources = []
-        for i, info in enumerate(data):
-            where = f"entry {i}"
+        for where, _, info in src.json_entries(list):
             try:
-                if path_key not in info or not isinstance(info.get("label"), dict):
-                    raise BadLine(f"needs {path_key!r} and a 'label' dict of category -> tags")
-                for category, tags in info["label"].items():
-                    if category not in self.category2num:
-                        raise BadLine(f"unknown tag category {category!r}; known: {self.tag_categories}")
-                    num = self.category2num[category]
-                    bad = [t for t in tags if not isinstance(t, int) or not 0 <= t < num]
-                    if bad:
-                        raise BadLine(f"tags {bad} of category {category!r} out of range [0, {num - 1}]")
+                info = self._check_hvu_sample(info)
             except BadLine as err:
                 src.error(where, str(err))
                 continue
-            info = dict(info)
-            info[path_key] = self._join(info[path_key])
-            info["categories"] = self.tag_categories
-            info["category_nums"] = self.tag_category_nums
-            if self.dataset_type == "rawframe":
-                info["filename_tmpl"] = self.filename_tmpl
             video_infos.append(info)
             self._sources.append(src.where(where))
         return video_infos
+
+    def _check_hvu_sample(self, info: Any) -> Dict[str, Any]:
+        """A checked copy of one HVU sample (the first valid one fixes ``dataset_type``)."""
+        info = dict(json_object(info, "a sample"))
+        if ("filename" in info) == ("frame_dir" in info):
+            raise BadLine("needs exactly one of 'filename' and 'frame_dir'")
+        path_key = "filename" if "filename" in info else "frame_dir"
+        dataset_type = "video" if path_key == "filename" else "rawframe"
+        if self.dataset_type is not None and dataset_type != self.dataset_type:
+            expected = "filename" if self.dataset_type == "video" else "frame_dir"
+            raise BadLine(f"has {path_key!r} but the samples before it have {expected!r}")
+        if dataset_type == "rawframe" and self.filename_tmpl is None:
+            raise ConfigError("HVUDataset: frame folders need filename_tmpl")
+        info[path_key] = self._join(json_str(info[path_key], f"'{path_key}'"))
+        if dataset_type == "rawframe":
+            if "total_frames" not in info:
+                raise BadLine("a frame folder needs 'total_frames'")
+            json_int(info["total_frames"], "'total_frames'", 1)
+        if "label" not in info:
+            raise BadLine("has no 'label' (an object of category -> tags)")
+        for category, tags in json_object(info["label"], "'label'").items():
+            if category not in self.category2num:
+                raise BadLine(f"unknown tag category {category!r}; known: {self.tag_categories}")
+            json_list(tags, f"the tags of category {category!r}")
+            for tag in tags:
+                json_int(tag, f"a tag of category {category!r}")
+            num = self.category2num[category]
+            bad = [t for t in tags if not 0 <= t < num]
+            if bad:
+                raise BadLine(f"tags {bad} of category {category!r} out of range [0, {num - 1}]")
+        self.dataset_type = dataset_type
+        info["categories"] = self.tag_categories
+        info["category_nums"] = self.tag_category_nums
+        if dataset_type == "rawframe":
+            info["filename_tmpl"] = self.filename_tmpl
+        return info
 
     def evaluate(
         self,

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...errors import AnnotationError, ConfigError
 from ...utils.logging import get_logger
-from .base import DATASETS, BaseDataset
+from .base import DATASETS, BadLine, BaseDataset, utf8_problem
 
 logger = get_logger(__name__)
 
@@ -78,20 +78,42 @@ class SSNInstance:
         return f"SSNInstance({self.start_frame}, {self.end_frame}, label={self.label}, best_iou={self.best_iou})"
 
 
-def denormalize_proposal_infos(proposal_infos: List[Tuple[str, int, List[List[str]], List[List[str]]]]):
-    """Turn normalized proposal entries (starts/ends as fractions of the video) into frame indices.
+def _proposal_blocks(lines: List[str]) -> List[List[Tuple[int, str]]]:
+    """The video blocks of a proposal file: runs of lines between ``#`` lines, as ``(line number,
+    stripped text)``; blank lines stay inside a block (they count in its layout, as in mmaction2)
+    and all-blank blocks are dropped."""
+    blocks: List[List[Tuple[int, str]]] = []
+    current: List[Tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if line.startswith("#"):
+            blocks.append(current)
+            current = []
+        else:
+            current.append((number, line.strip()))
+    blocks.append(current)
+    return [block for block in blocks if any(text for _, text in block)]
 
-    Uses each video's own ``num_frames`` (its frame-count line times its multiplier line), as
-    mmaction2's ``denormalize_proposal_file`` does with the frame counts of the extracted frames.
-    """
-    out = []
-    for video_id, num_frames, gts, proposals in proposal_infos:
-        new_gts = [[x[0], str(int(float(x[1]) * num_frames)), str(int(float(x[2]) * num_frames))] for x in gts]
-        new_props = [
-            [x[0], x[1], x[2], str(int(float(x[3]) * num_frames)), str(int(float(x[4]) * num_frames))] for x in proposals
-        ]
-        out.append((video_id, num_frames, new_gts, new_props))
-    return out
+
+def _number(text: str, what: str, line: int) -> float:
+    """``float(text)`` (finite) or :class:`BadLine` at ``line``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadLine(f"{what} {text!r} is not a number", line) from None
+    if not np.isfinite(value):
+        raise BadLine(f"{what} {text!r} is not finite", line)
+    return value
+
+
+def _integer(text: str, what: str, line: int, minimum: Optional[int] = None) -> int:
+    """``int(text)`` (at least ``minimum``) or :class:`BadLine` at ``line``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadLine(f"{what} {text!r} is not an integer", line) from None
+    if minimum is not None and value < minimum:
+        raise BadLine(f"{what} must be at least {minimum}, got {value}", line)
+    return value
 
 
 @DATASETS.register()
@@ -123,6 +145,7 @@ class SSNDataset(BaseDataset):
         filter_gt: Drop videos without ground truth. Default: True.
         use_regression: Regress boundaries at evaluation. Default: True.
         verbose: Log proposal statistics. Default: False.
+        on_error: ``'raise'`` or ``'skip'`` for malformed video blocks. Default: ``'raise'``.
     """
 
     def __init__(
@@ -206,41 +229,86 @@ class SSNDataset(BaseDataset):
             )
 
     def load_annotations(self) -> List[Dict[str, Any]]:
-        """Parse the (standard or normalized) proposal file into ``video_infos``."""
-        from ...localization.ssn_utils import load_localize_proposal_file
+        """Parse the (standard or normalized) proposal file into ``video_infos``.
 
+        Each video block (after a ``# index`` line) is ``video_id``, ``num_frames``, ``fps``,
+        ``num_gts``, that many ``label start end`` lines, ``num_proposals`` and that many
+        ``label best_iou overlap_self start end`` lines (start/end as fractions of the video in a
+        normalized file). A malformed block raises :class:`AnnotationError` naming the file and
+        line, or is skipped and recorded with ``on_error="skip"``.
+        """
+        self.proposal_file = self.ann_file
         normalized = "normalized_" in osp.basename(self.ann_file)
         if normalized:
             sibling = osp.join(osp.dirname(self.ann_file), osp.basename(self.ann_file).replace("normalized_", ""))
             if osp.isfile(sibling):
-                self.proposal_file = sibling
-                proposal_infos = load_localize_proposal_file(sibling)
-            else:
-                self.proposal_file = self.ann_file
-                proposal_infos = denormalize_proposal_infos(load_localize_proposal_file(self.ann_file))
-        else:
-            self.proposal_file = self.ann_file
-            proposal_infos = load_localize_proposal_file(self.ann_file)
+                self.proposal_file, normalized = sibling, False
+        src = self._source(self.proposal_file)
+        src.unit = "video blocks"
+        lines = src.read_lines()
         video_infos = []
         self._sources = []
-        for video_id, num_frames, gt_rows, proposal_rows in proposal_infos:
+        for block in _proposal_blocks(lines):
+            src.entries += 1
             try:
-                gts = [
-                    SSNInstance(int(x[1]), int(x[2]), num_frames, label=int(x[0]), best_iou=1.0)
-                    for x in gt_rows
-                    if int(x[2]) > int(x[1]) and int(x[1]) < num_frames
-                ]
-                proposals = [
-                    SSNInstance(int(x[3]), int(x[4]), num_frames, label=int(x[0]), best_iou=float(x[1]), overlap_self=float(x[2]))
-                    for x in proposal_rows
-                    if int(x[4]) > int(x[3]) and int(x[3]) < num_frames
-                ]
-            except (ValueError, IndexError) as err:
-                raise AnnotationError(f"{self.proposal_file}: video {video_id!r}: malformed gt/proposal row ({err})") from None
-            frame_dir = osp.join(self.data_prefix, video_id) if self.data_prefix is not None else video_id
-            video_infos.append(dict(frame_dir=frame_dir, video_id=video_id, total_frames=num_frames, gts=gts, proposals=proposals))
-            self._sources.append(f"{self.proposal_file} video {video_id!r}")
+                info = self._parse_block(block, lines, normalized)
+            except BadLine as err:
+                src.error(err.line or block[0][0], str(err))
+                continue
+            video_infos.append(info)
+            self._sources.append(f"{self.proposal_file} line {block[0][0]} (video {info['video_id']!r})")
         return video_infos
+
+    def _parse_block(self, block: List[Tuple[int, str]], lines: List[str], normalized: bool) -> Dict[str, Any]:
+        """``video_infos`` entry of one video block (see :meth:`load_annotations`)."""
+        for number, _ in block:
+            problem = utf8_problem(lines[number - 1])
+            if problem:
+                raise BadLine(problem, number)
+
+        def at(offset: int, what: str) -> Tuple[int, str]:
+            if offset >= len(block):
+                raise BadLine(f"the block of video {block[0][1]!r} ends early; expected {what}", block[-1][0])
+            return block[offset]
+
+        def frame(text: str, what: str, line: int, num_frames: int) -> int:
+            if normalized:
+                return int(_number(text, what, line) * num_frames)
+            return _integer(text, what, line)
+
+        video_id = block[0][1]
+        (frames_line, frames_text), (fps_line, fps_text) = at(1, "num_frames"), at(2, "fps")
+        num_frames = int(_number(frames_text, "num_frames", frames_line) * _number(fps_text, "fps", fps_line))
+        if num_frames <= 0:
+            raise BadLine(f"num_frames * fps must be positive, got {frames_text} * {fps_text}", frames_line)
+        gts, proposals = [], []
+        line, text = at(3, "the number of ground truths")
+        num_gts = _integer(text, "the number of ground truths", line, 0)
+        for i in range(num_gts):
+            line, text = at(4 + i, f"ground truth {i + 1} of {num_gts} ('label start end')")
+            fields = text.split()
+            if len(fields) < 3:
+                raise BadLine(f"expected a ground truth 'label start end', got {text!r}", line)
+            label = _integer(fields[0], "label", line)
+            start, end = frame(fields[1], "start", line, num_frames), frame(fields[2], "end", line, num_frames)
+            if end > start and start < num_frames:
+                gts.append(SSNInstance(start, end, num_frames, label=label, best_iou=1.0))
+        line, text = at(4 + num_gts, "the number of proposals")
+        num_proposals = _integer(text, "the number of proposals", line, 0)
+        for i in range(num_proposals):
+            line, text = at(5 + num_gts + i, f"proposal {i + 1} of {num_proposals}")
+            fields = text.split()
+            if len(fields) < 5:
+                raise BadLine(f"expected a proposal 'label best_iou overlap_self start end', got {text!r}", line)
+            label = _integer(fields[0], "label", line)
+            best_iou, overlap_self = _number(fields[1], "best_iou", line), _number(fields[2], "overlap_self", line)
+            start, end = frame(fields[3], "start", line, num_frames), frame(fields[4], "end", line, num_frames)
+            if end > start and start < num_frames:
+                proposals.append(
+                    SSNInstance(start, end, num_frames, label=label, best_iou=best_iou, overlap_self=overlap_self)
+                )
+        frame_dir = osp.join(self.data_prefix, video_id) if self.data_prefix is not None else video_id
+        return dict(frame_dir=frame_dir, video_id=video_id, total_frames=num_frames, gts=gts, proposals=proposals)
 
     # ------------------------------------------------------------------ proposal pools
     @staticmethod
