@@ -34,8 +34,12 @@ TASK_CLASSES: Dict[str, Type[VideoPreTrainedModel]] = {}  # model_type -> its ta
 
 
 def _register_module(module) -> None:
+    expected_type = "videohub-" + module.__name__.rsplit(".", 1)[-1]
     for _, obj in inspect.getmembers(module, inspect.isclass):
         if issubclass(obj, VideoConfig) and obj.model_type.startswith("videohub-"):
+            if obj.model_type != expected_type:
+                raise ConfigError(f"{obj.__name__}.model_type is {obj.model_type!r}; the config of "
+                                  f"{module.__name__} must be {expected_type!r} (the folder's name)")
             CONFIG_CLASSES[obj.model_type] = obj
             transformers.AutoConfig.register(obj.model_type, obj, exist_ok=True)
     for _, obj in inspect.getmembers(module, inspect.isclass):
