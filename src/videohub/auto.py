@@ -18,6 +18,8 @@ import transformers
 from .configuration_utils import VideoConfig
 from .errors import ConfigError
 from .modeling_utils import VideoPreTrainedModel
+from .models import import_all
+from .processing import VideoProcessor
 
 # task → transformers Auto class that also loads it (``None``: only videohub's Auto classes).
 TASKS: Dict[str, Optional[str]] = {
@@ -59,8 +61,6 @@ def _register_module(module) -> None:
 
 def register_all() -> None:
     """Import every architecture package under ``videohub.models`` and register its classes."""
-    from .models import import_all
-
     for module in import_all():
         _register_module(module)
 
@@ -142,8 +142,6 @@ class AutoVideoProcessor:
 
     @staticmethod
     def from_pretrained(name_or_path: str, **kwargs: Any):
-        from .processing import VideoProcessor
-
         return VideoProcessor.from_pretrained(name_or_path, **kwargs)
 
 

@@ -19,6 +19,7 @@ import dataclasses
 import inspect
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 
+import torch
 from huggingface_hub.dataclasses import strict
 from transformers import PretrainedConfig
 
@@ -181,8 +182,6 @@ def backbone_channels(backbone: Dict[str, Any]) -> Optional[int]:
 
     The backbone is built on the meta device, so this costs no memory and no initialization.
     """
-    import torch
-
     try:
         with torch.device("meta"):
             module = BACKBONES.build(backbone)

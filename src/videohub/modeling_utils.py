@@ -11,6 +11,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from .configuration_utils import VideoConfig
+from .model_card import build_model_card
 
 
 class VideoPreTrainedModel(PreTrainedModel):
@@ -68,8 +69,6 @@ class VideoPreTrainedModel(PreTrainedModel):
         out = super().save_pretrained(save_directory, *args, **kwargs)
         card_path = os.path.join(save_directory, "README.md")
         if not os.path.exists(card_path):
-            from .model_card import build_model_card
-
             repo_id = os.path.basename(os.path.abspath(save_directory))
             build_model_card(self.config, repo_id=repo_id).save(card_path)
         return out
@@ -94,8 +93,6 @@ class VideoPreTrainedModel(PreTrainedModel):
         ``huggingface_hub.ModelCard``; default: :func:`videohub.model_card.build_model_card`).
         """
         from huggingface_hub import create_repo
-
-        from .model_card import build_model_card
 
         repo_id = create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
         card = model_card or build_model_card(self.config, repo_id=repo_id, tags=tags)

@@ -9,6 +9,8 @@ from torch import nn
 
 from .losses import build_loss
 
+from ..errors import ConfigError
+
 
 class AvgConsensus(nn.Module):
     """Average over segments: ``x.mean(dim, keepdim=True)``. ``dim`` defaults to 1."""
@@ -23,8 +25,6 @@ class AvgConsensus(nn.Module):
 
 def build_consensus(cfg: Dict) -> nn.Module:
     """Build a consensus module; ``AvgConsensus`` is the only type in mmaction2's 2D heads."""
-    from ..errors import ConfigError
-
     kwargs = {k: v for k, v in cfg.items() if k != "type"}
     if cfg.get("type") != "AvgConsensus":
         raise ConfigError(f"unknown consensus type {cfg.get('type')!r}; expected 'AvgConsensus'")
