@@ -56,8 +56,8 @@ class Raw:
         self.host, self.port = parts.hostname, parts.port
 
     def request(self, method: str, path: str, body: bytes = b"", headers: Optional[Dict[str, str]] = None,
-                token: Optional[str] = None) -> Tuple[int, Dict[str, str], bytes]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+                token: Optional[str] = None, timeout: float = 30) -> Tuple[int, Dict[str, str], bytes]:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             all_headers = dict(headers or {})
             if token is not None:
@@ -69,13 +69,12 @@ class Raw:
         finally:
             conn.close()
 
-    def json(self, method: str, path: str, payload, token: Optional[str] = TOKEN):
-        status, headers, data = self.request(method, path, json.dumps(payload).encode(),
-                                             {"Content-Type": "application/json"}, token)
-        return status, headers, data
+    def json(self, method: str, path: str, payload, token: Optional[str] = TOKEN, timeout: float = 30):
+        return self.request(method, path, json.dumps(payload).encode(), {"Content-Type": "application/json"},
+                            token, timeout)
 
     def commit(self, repo_id: str, lines, token: Optional[str] = TOKEN, revision: str = "main"):
-        body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+        body = b"".join((line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n" for line in lines)
         return self.request("POST", f"/api/models/{repo_id}/commit/{revision}", body,
                             {"Content-Type": "application/x-ndjson"}, token)
 

@@ -8,7 +8,12 @@ Routes (``{t}`` is ``models``, ``datasets`` or ``spaces``; ``{p}`` is empty for 
 ``datasets/`` or ``spaces/`` otherwise):
 
 - ``GET /api/whoami-v2``; ``POST /api/repos/create`` (409 if it exists); ``DELETE /api/repos/delete``
-- ``POST /api/validate-yaml``
+- ``POST /api/validate-yaml`` (needs a token; the metadata block is parsed with bounded work)
+- ``GET /api/{t}`` (``HfApi.list_models``/``list_datasets``/``list_spaces``: ``search``, ``author``,
+  ``filter``, ``pipeline_tag``, ``sort``, ``direction``, ``limit``, ``full``, ``cardData``,
+  ``expand``; pages of 1000 linked by ``Link: rel="next"``)
+- ``GET .../xet-write-token/{rev}`` and ``xet-read-token``: a redirect to a URL naming
+  ``HF_HUB_DISABLE_XET``, which answers 400 (hf_xet shows only the URL of a failed request)
 - ``GET /api/{t}/{ns}/{name}[/revision/{rev}]`` (``sha``, ``siblings``; ``?blobs=1`` adds sizes/LFS)
 - ``GET /api/{t}/{ns}/{name}/tree/{rev}[/{path}]`` (``?recursive=1``, ``?expand=1``);
   ``POST .../paths-info/{rev}``
@@ -25,11 +30,17 @@ Routes (``{t}`` is ``models``, ``datasets`` or ``spaces``; ``{p}`` is empty for 
 Security: binds 127.0.0.1 by default; every write needs ``Authorization: Bearer <token>`` with a
 configured token (401 otherwise); reads are anonymous except for private repos; paths with ``..``,
 absolute paths, backslashes or NUL are refused with 400; LFS uploads go to single-use tickets.
+Malformed input gets a 4xx, never a 500: JSON that is not valid, too deep or of the wrong types
+(400), a malformed chunked body (400 at once, and the connection is closed instead of read on), an
+unknown transfer coding (501). Control characters in logged request lines are escaped.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import codecs
+import datetime as _dt
 import hmac
 import ipaddress
 import json
@@ -42,9 +53,10 @@ import socket
 import sys
 import threading
 import time
+from collections import OrderedDict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from ..errors import ConfigError
 from ..utils.logging import get_logger
@@ -77,11 +89,29 @@ _TYPE_PLURALS = {"models": "model", "datasets": "dataset", "spaces": "space"}
 _URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 _MAX_JSON_BODY = 32 * 1024 * 1024
 _MAX_COMMIT_LINE = 20 * 1024 * 1024
-_MAX_CARD_CHARS = 1024 * 1024
+#: Most repos in one page of ``GET /api/models`` (the rest follows a ``Link: rel="next"`` cursor).
+_LIST_PAGE_SIZE = 1000
+_MAX_LIST_QUERY = 8192
+_LIST_SORT_KEYS = ("id", "createdAt", "lastModified", "downloads", "likes", "trendingScore")
+_XET_UNSUPPORTED = ("the videohub hub speaks the Hub's LFS upload protocol, not Xet: set HF_HUB_DISABLE_XET=1 "
+                    "in the environment before Python starts (huggingface_hub reads it at import), or "
+                    "use videohub.hub.use_endpoint(url) in the process")
+_XET_HINT_PATH = "/api/xet-is-not-supported/set-HF_HUB_DISABLE_XET=1-in-the-environment"
+#: Largest YAML metadata block of a README.md the hub parses, in characters.
+_MAX_METADATA_CHARS = 64 * 1024
+#: Most YAML events (scalars, collection starts and ends) parsed from one metadata block.
+_MAX_YAML_EVENTS = 10_000
+#: Deepest nesting of YAML collections (and of brackets) in a metadata block.
+_MAX_YAML_DEPTH = 32
 _TICKET_TTL_S = 3600.0
+_STOP_WAIT_S = 10.0
 _MAX_TICKETS = 100_000
 _SAFE_HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,255}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CONTENT_LENGTH = re.compile(r"^[0-9]{1,19}$")
+_CHUNK_SIZE = re.compile(rb"^[0-9A-Fa-f]{1,16}$")
+_MAX_CHUNK_LINE = 1024
+_MAX_TRAILER_LINES = 64
 
 
 def check_token(token: object) -> str:
@@ -134,67 +164,115 @@ class _TicketBook:
             self._tickets.pop(ticket, None)
 
 
+class _Cache:
+    """A small thread-safe least-recently-used map.
+
+    Args:
+        size: most entries kept (no default).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: "OrderedDict[str, Any]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The value for ``key``, from ``compute()`` (stored) when it is not cached."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
 class _Body:
-    """Reads a request body framed by ``Content-Length`` or ``Transfer-Encoding: chunked``."""
+    """Reads a request body framed by ``Content-Length`` or ``Transfer-Encoding: chunked``.
+
+    A framing error (a malformed chunk, a body that ends early) sets ``broken``: the rest of the
+    stream cannot be located, so the handler answers at once and closes the connection instead of
+    reading on.
+
+    Raises:
+        HubError: 400 for an invalid ``Content-Length``, 501 for a transfer coding other than
+            ``chunked``.
+    """
 
     def __init__(self, rfile: Any, headers: Any) -> None:
         self._rfile = rfile
-        self._buffer = b""
-        self.chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
+        self.broken = False
         self.length: Optional[int] = None
         self._chunk_left = 0
         self._done = False
-        if not self.chunked:
-            raw = headers.get("Content-Length")
-            try:
-                self.length = int(raw) if raw is not None else 0
-            except ValueError:
-                raise HubError(400, f"invalid Content-Length header {raw!r}") from None
-            if self.length < 0:
-                raise HubError(400, f"invalid Content-Length header {raw!r}")
-            self._remaining = self.length
-            self._done = self._remaining == 0
+        coding = headers.get("Transfer-Encoding")
+        self.chunked = coding is not None
+        if self.chunked:
+            if coding.strip().lower() != "chunked":
+                raise HubError(501, f"unsupported Transfer-Encoding {coding[:80]!r}: only 'chunked' is "
+                                    "supported")
+            return
+        raw = headers.get("Content-Length")
+        if raw is not None and not _CONTENT_LENGTH.match(raw):
+            raise HubError(400, f"invalid Content-Length header {raw[:80]!r}: expected a decimal byte count")
+        self.length = int(raw) if raw is not None else 0
+        self._remaining = self.length
+        self._done = self._remaining == 0
 
     @property
     def done(self) -> bool:
         """Whether the whole body has been read."""
-        return self._done and not self._buffer
+        return self._done
+
+    def _framing_error(self, message: str) -> HubError:
+        self.broken = True
+        return HubError(400, message)
 
     def _read_raw(self, n: int) -> bytes:
-        if self._done:
+        if self._done or self.broken:
             return b""
         if not self.chunked:
             data = self._rfile.read(min(n, self._remaining))
             if not data:
-                raise HubError(400, f"request body ended after {self.length - self._remaining} of "
-                                    f"{self.length} bytes")
+                raise self._framing_error(f"request body ended after {self.length - self._remaining} of "
+                                          f"{self.length} bytes")
             self._remaining -= len(data)
             self._done = self._remaining == 0
             return data
         if self._chunk_left == 0:
-            line = self._rfile.readline(1024)
-            try:
-                self._chunk_left = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                raise HubError(400, f"malformed chunked request body (chunk size line {line[:40]!r})") from None
+            line = self._rfile.readline(_MAX_CHUNK_LINE + 1)
+            size = line.split(b";", 1)[0].strip()
+            if not line.endswith(b"\n") or not _CHUNK_SIZE.match(size):
+                raise self._framing_error(f"malformed chunked request body: chunk size line {line[:40]!r} "
+                                          "is not a hexadecimal size followed by CRLF")
+            self._chunk_left = int(size, 16)
             if self._chunk_left == 0:
-                while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                self._done = True
-                return b""
+                for _ in range(_MAX_TRAILER_LINES):
+                    trailer = self._rfile.readline(_MAX_CHUNK_LINE + 1)
+                    if trailer in (b"\r\n", b"\n"):
+                        self._done = True
+                        return b""
+                    if not trailer.endswith(b"\n"):
+                        break
+                raise self._framing_error("malformed chunked request body: the trailer after the last "
+                                          "chunk does not end with an empty line")
         data = self._rfile.read(min(n, self._chunk_left))
         if not data:
-            raise HubError(400, "chunked request body ended early")
+            raise self._framing_error("chunked request body ended early")
         self._chunk_left -= len(data)
         if self._chunk_left == 0:
-            self._rfile.readline(16)
+            end = self._rfile.read(1)  # byte by byte: never wait for bytes a broken client will not send
+            if end == b"\r":
+                end += self._rfile.read(1)
+            if end not in (b"\r\n", b"\n"):
+                raise self._framing_error("malformed chunked request body: chunk data is not followed by CRLF")
         return data
 
     def read(self, n: int = 1024 * 1024) -> bytes:
         """Up to ``n`` bytes of the body (default 1 MiB); ``b""`` at the end."""
-        if self._buffer:
-            data, self._buffer = self._buffer[:n], self._buffer[n:]
-            return data
         return self._read_raw(n)
 
     def read_all(self, limit: int) -> bytes:
@@ -257,10 +335,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.app._track(self.connection, False)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        logger.info("%s %s", self.address_string(), _redact(format % args))
+        logger.info("%s %s", self.address_string(), _loggable(format % args))
 
     def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        logger.warning("%s %s", self.address_string(), _redact(format % args))
+        logger.warning("%s %s", self.address_string(), _loggable(format % args))
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -288,7 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception:  # the client gets a 500, the log gets the traceback
-            logger.exception("error while serving %s %s", method, _redact(self.path))
+            logger.exception("error while serving %s %s", method, _loggable(self.path))
             self._send_error(HubError(500, "internal server error (see the server log)"))
         finally:
             if self._body is None or not self._body.done:
@@ -320,15 +398,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self._responded:
             self.close_connection = True
             return
-        if self._body is not None and not self._body.done:
+        if self._body is not None and not self._body.done and not self._body.broken:
             # Read what the client is still sending, so closing the socket does not reset the
-            # connection before the client reads this response.
+            # connection before the client reads this response. A broken body is not drained:
+            # its end cannot be found, and waiting for more bytes would hang both sides.
             try:
                 self._body.drain()
             except (HubError, OSError):
                 self.close_connection = True
         headers = dict(err.headers)
-        headers["X-Error-Message"] = err.message
+        headers["X-Error-Message"] = err.message[:1000]
         if err.code:
             headers["X-Error-Code"] = err.code
         if err.status == 401:
@@ -341,12 +420,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _json_body(self) -> Any:
         assert self._body is not None
         raw = self._body.read_all(_MAX_JSON_BODY)
-        if not raw.strip():
-            return {}
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise HubError(400, "request body is not valid JSON") from None
+        return _parse_json(raw, "request body") if raw.strip() else {}
+
+    def _json_object(self, expected: str) -> Dict[str, Any]:
+        """The JSON body, which must be an object; ``expected`` describes it for the 400 message."""
+        payload = self._json_body()
+        if not isinstance(payload, dict):
+            raise HubError(400, f"expected a JSON object {expected}, got a JSON {_json_type(payload)}")
+        return payload
 
     # -- auth ----------------------------------------------------------------------------------
 
@@ -414,6 +495,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._delete_repo()
         if raw == ["validate-yaml"] and method == "POST":
             return self._validate_yaml()
+        if len(raw) == 1 and raw[0] in _TYPE_PLURALS and method == "GET":
+            return self._list_repos(_TYPE_PLURALS[raw[0]])
+        if "/" + "/".join(["api", *raw]) == _XET_HINT_PATH:
+            raise HubError(400, _XET_UNSUPPORTED)
         if len(raw) >= 3 and raw[0] in _TYPE_PLURALS:
             repo = self.app.storage.repo(_TYPE_PLURALS[raw[0]], _unquote(raw[1]), _unquote(raw[2]))
             rest = raw[3:]
@@ -426,6 +511,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._tree(repo, _unquote(rest[1]), path)
             if len(rest) == 2 and rest[0] == "paths-info" and method == "POST":
                 return self._paths_info(repo, _unquote(rest[1]))
+            if rest[:1] in (["xet-write-token"], ["xet-read-token"]) and len(rest) <= 2 and method == "GET":
+                return self._xet_token()
             if rest == ["refs"] and method == "GET":
                 return self._refs(repo)
             if len(rest) == 2 and rest[0] == "commits" and method == "GET":
@@ -488,30 +575,56 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, {})
 
     def _validate_yaml(self) -> None:
-        payload = self._json_body()
-        content = payload.get("content") if isinstance(payload, dict) else None
+        if self._token() is None:  # parsing YAML costs CPU: only for holders of a token
+            raise HubError(401, "validate-yaml needs 'Authorization: Bearer <token>'. huggingface_hub's "
+                                "RepoCard.push_to_hub and RepoCard.validate send none: push a card with "
+                                "HfApi().upload_file(path_or_fileobj=str(card).encode(), "
+                                "path_in_repo='README.md', repo_id=...), which validates it with your token")
+        self._require_user()
+        content = self._json_object("with a string 'content'").get("content")
         if not isinstance(content, str):
             raise HubError(400, "expected a JSON object with a string 'content'")
-        if len(content) > _MAX_CARD_CHARS:
-            raise HubError(413, f"README.md larger than {_MAX_CARD_CHARS} characters cannot be validated")
-        errors = []
         try:
             _front_matter(content)
         except HubError as err:
-            errors.append({"message": err.message})
-        as_text = "text/plain" in self.headers.get("Accept", "")
-        if errors:
-            if as_text:
-                self._send(400, errors[0]["message"].encode(), "text/plain; charset=utf-8")
+            if "text/plain" in self.headers.get("Accept", ""):
+                self._send(400, err.message.encode(), "text/plain; charset=utf-8")
             else:
-                self._send_json(400, {"errors": errors, "warnings": []},
-                                {"X-Error-Message": errors[0]["message"][:500]})
+                self._send_json(400, {"errors": [{"message": err.message}], "warnings": []},
+                                {"X-Error-Message": err.message[:500]})
             return
         self._send_json(200, {"errors": [], "warnings": []})
 
+    def _xet_token(self) -> None:
+        """Answer a Xet token request with a redirect to a URL that names ``HF_HUB_DISABLE_XET``.
+
+        hf_xet reports only the status and the URL of a failed token request, not the response
+        body, so the URL carries the fix; the final 400 also says it in ``X-Error-Message``.
+        """
+        self._send_json(307, {"error": _XET_UNSUPPORTED},
+                        {"Location": self._base_url() + _XET_HINT_PATH, "X-Error-Message": _XET_UNSUPPORTED})
+
+    def _repo_json(self, repo: Repo, meta: Dict[str, Any], commit: Commit) -> Dict[str, Any]:
+        """What ``model_info`` and the listings say about ``repo`` at ``commit`` (no siblings)."""
+        info: Dict[str, Any] = {
+            "_id": meta.get("uuid"), "id": repo.id, "author": repo.namespace, "sha": commit.id,
+            "lastModified": commit.date, "createdAt": meta.get("createdAt"),
+            "private": bool(meta.get("private")), "disabled": False, "gated": False,
+            "downloads": 0, "likes": 0, "tags": [],
+        }
+        card = self._card_data(commit)
+        if card is not None:
+            info["cardData"] = card
+            tags = card.get("tags")
+            if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+                info["tags"] = tags
+            for key in ("library_name", "pipeline_tag"):
+                if isinstance(card.get(key), str):
+                    info[key] = card[key]
+        return info
+
     def _repo_info(self, repo: Repo, revision: Optional[str]) -> None:
         self._readable(repo)
-        meta = repo.meta()
         commit = repo.commit(repo.resolve(revision or DEFAULT_BRANCH))
         blobs = _is_true(self._query, "blobs")
         siblings = []
@@ -523,32 +636,85 @@ class _Handler(BaseHTTPRequestHandler):
                     sibling["lfs"] = {"size": entry.size, "sha256": entry.sha256,
                                       "pointerSize": entry.pointer_size}
             siblings.append(sibling)
-        info: Dict[str, Any] = {
-            "_id": meta.get("uuid"), "id": repo.id, "author": repo.namespace, "sha": commit.id,
-            "lastModified": commit.date, "createdAt": meta.get("createdAt"),
-            "private": bool(meta.get("private")), "disabled": False, "gated": False,
-            "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
-        }
-        card = self._card_data(commit)
-        if card is not None:
-            info["cardData"] = card
-            tags = card.get("tags")
-            if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
-                info["tags"] = tags
-            for key in ("library_name", "pipeline_tag"):
-                if isinstance(card.get(key), str):
-                    info[key] = card[key]
+        info = self._repo_json(repo, repo.meta(), commit)
+        info["siblings"] = siblings
         self._send_json(200, info)
 
-    def _card_data(self, commit: Commit) -> Optional[dict]:
+    def _card_data(self, commit: Commit) -> Optional[Dict[str, Any]]:
+        """The README.md metadata of ``commit`` (None without); parsed once per README content."""
         entry = commit.files.get("README.md")
-        if entry is None or entry.lfs or entry.size > 1024 * 1024:
+        if entry is None or entry.lfs:
             return None
+        return self.app.cards.get(entry.sha256, lambda: self._read_card(entry))
+
+    def _read_card(self, entry: FileEntry) -> Optional[Dict[str, Any]]:
+        limit = 4 * (_MAX_METADATA_CHARS + 2048)  # enough UTF-8 bytes for the largest block
         try:
-            data = _front_matter(self.app.storage.objects.read(entry.sha256).decode("utf-8"))
+            with self.app.storage.objects.open(entry.sha256) as f:
+                raw = f.read(limit)
+            text = codecs.getincrementaldecoder("utf-8")().decode(raw, final=entry.size <= limit)
+            return _front_matter(text, complete=entry.size <= limit)
         except (HubError, UnicodeDecodeError, OSError):
             return None
-        return data if isinstance(data, dict) and data else None
+
+    def _list_repos(self, repo_type: str) -> None:
+        """``GET /api/models`` (``datasets``, ``spaces``): the repos ``HfApi.list_models`` asks for."""
+        query = self._query
+        if len(urlsplit(self.path).query) > _MAX_LIST_QUERY:
+            raise HubError(400, f"query string longer than {_MAX_LIST_QUERY} characters")
+
+        def single(name: str) -> Optional[str]:
+            values = query.get(name)
+            return values[-1] if values else None
+
+        search = (single("search") or "").lower()
+        author = single("author")
+        filters = query.get("filter", [])
+        pipeline_tag = single("pipeline_tag")
+        sort = single("sort")
+        if sort is not None and sort not in _LIST_SORT_KEYS:
+            raise HubError(400, f"invalid sort {sort[:80]!r}: expected one of {list(_LIST_SORT_KEYS)}")
+        direction = single("direction") or "-1"
+        if direction not in ("-1", "1"):
+            raise HubError(400, f"invalid direction {direction[:80]!r}: expected -1 or 1")
+        limit = _count_param(single("limit"), "limit", minimum=1)
+        cursor = _count_param(single("cursor"), "cursor", minimum=0) or 0
+        expand = query.get("expand", [])
+        full, with_card = _is_true(query, "full"), _is_true(query, "cardData")
+        if expand and (full or with_card):
+            raise HubError(400, "'expand' cannot be combined with 'full' or 'cardData'")
+
+        authenticated = self._user() is not None
+        items = []
+        for repo in self.app.storage.list_repos(repo_type):
+            if (author and repo.namespace != author) or (search and search not in repo.id.lower()):
+                continue
+            try:
+                meta = repo.meta()
+                commit = repo.commit(repo.resolve(DEFAULT_BRANCH))
+            except (HubError, OSError, ValueError):  # deleted while listing
+                continue
+            if meta.get("private") and not authenticated:
+                continue
+            info = self._repo_json(repo, meta, commit)
+            if pipeline_tag is not None and info.get("pipeline_tag") != pipeline_tag:
+                continue
+            if not all(value in _filter_tags(info) for value in filters):
+                continue
+            info["siblings"] = [{"rfilename": path} for path in sorted(commit.files)]
+            items.append(info)
+        if sort is not None:  # stable: ties keep the order by id
+            items.sort(key=lambda item: item.get(sort) or "", reverse=direction == "-1")
+
+        size = min(limit or _LIST_PAGE_SIZE, _LIST_PAGE_SIZE)
+        page = [_select_fields(item, expand, full, with_card) for item in items[cursor:cursor + size]]
+        headers = {}
+        if cursor + size < len(items):
+            params = [(key, value) for key, values in query.items() if key != "cursor" for value in values]
+            params.append(("cursor", str(cursor + size)))
+            next_url = f"{self._base_url()}/api/{repo_type}s?{urlencode(params)}"
+            headers["Link"] = f'<{next_url}>; rel="next"'
+        self._send_json(200, page, headers)
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -601,10 +767,10 @@ class _Handler(BaseHTTPRequestHandler):
         assert self._body is not None
         raw = self._body.read_all(_MAX_JSON_BODY)
         if self.headers.get("Content-Type", "").startswith("application/json"):
-            try:
-                payload = json.loads(raw or b"{}")
-            except ValueError:
-                raise HubError(400, "request body is not valid JSON") from None
+            payload = _parse_json(raw, "request body") if raw.strip() else {}
+            if not isinstance(payload, dict):
+                raise HubError(400, "expected a JSON object with a list 'paths', got a JSON "
+                                    f"{_json_type(payload)}")
             paths = payload.get("paths", [])
             expand = bool(payload.get("expand"))
         else:
@@ -713,7 +879,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HubError(400, "each entry of 'files' must be an object with 'path', 'size', 'sample'")
             path = check_repo_path(item.get("path"))
             size = item.get("size")
-            if not isinstance(size, int) or size < 0:
+            if not _is_int(size) or size < 0:
                 raise HubError(400, f"file {path!r}: 'size' must be a non-negative integer")
             sample = decode_base64(item.get("sample", ""), path)[:512]
             mode = self.app.storage.upload_mode(repo, commit, path, size, sample)
@@ -736,10 +902,7 @@ class _Handler(BaseHTTPRequestHandler):
         for number, line in enumerate(self._body.lines(_MAX_COMMIT_LINE), start=1):
             if not line.strip():
                 continue
-            try:
-                item = json.loads(line)
-            except (ValueError, UnicodeDecodeError):
-                raise HubError(400, f"commit line {number} is not valid JSON") from None
+            item = _parse_json(line, f"commit line {number}")
             key = item.get("key") if isinstance(item, dict) else None
             value = item.get("value") if isinstance(item, dict) else None
             if not isinstance(value, dict):
@@ -768,7 +931,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if stored is None:
                     raise HubError(400, f"lfsFile {path!r}: LFS object {oid} was not uploaded")
                 size = value.get("size", stored)
-                if size != stored:
+                if not _is_int(size) or size != stored:
                     raise HubError(400, f"lfsFile {path!r}: announced size {size} but the stored object "
                                         f"{oid} has {stored} bytes")
                 operations.append(Operation("add", path, FileEntry(oid, stored, git_blob_oid(lfs_pointer(oid, stored)),
@@ -789,10 +952,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(title, str) or not title.strip():
             raise HubError(400, "commit header: 'summary' must be a non-empty string")
         message = header.get("description") or ""
+        if not isinstance(message, str):
+            raise HubError(400, f"commit header: 'description' must be a string, got a JSON {_json_type(message)}")
         parent = header.get("parentCommit")
         if parent is not None and (not isinstance(parent, str) or not re.match(r"^[0-9a-fA-F]{5,40}$", parent)):
             raise HubError(400, f"commit header: invalid 'parentCommit' {parent!r}")
-        commit = storage.commit(repo, revision, operations, title, str(message), user, parent)
+        commit = storage.commit(repo, revision, operations, title, message, user, parent)
         self._send_json(200, {"success": True, "commitOid": commit.id,
                               "commitUrl": f"{self._repo_url(repo)}/commit/{commit.id}",
                               "pullRequestUrl": None, "hookOutput": ""})
@@ -812,9 +977,9 @@ class _Handler(BaseHTTPRequestHandler):
         for obj in objects:
             oid = obj.get("oid") if isinstance(obj, dict) else None
             size = obj.get("size") if isinstance(obj, dict) else None
-            if not isinstance(oid, str) or not _SHA256.match(oid) or not isinstance(size, int) \
+            if not isinstance(oid, str) or not _SHA256.match(oid) or not _is_int(size) \
                     or not 0 <= size <= MAX_LFS_SIZE:
-                results.append({"oid": str(oid), "size": size if isinstance(size, int) else 0,
+                results.append({"oid": oid if isinstance(oid, str) else "", "size": size if _is_int(size) else 0,
                                 "error": {"code": 422, "message": "expected a 64-hex sha256 'oid' and a "
                                                                   f"'size' in [0, {MAX_LFS_SIZE}]"}})
                 continue
@@ -845,11 +1010,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _lfs_verify(self, repo: Repo) -> None:
         self._require_user()
         self._readable(repo)
-        payload = self._json_body()
-        oid = payload.get("oid") if isinstance(payload, dict) else None
-        size = payload.get("size") if isinstance(payload, dict) else None
-        if not isinstance(oid, str) or not _SHA256.match(oid):
-            raise HubError(400, "expected a JSON object with a 64-hex 'oid' and a 'size'")
+        payload = self._json_object("with a 64-hex 'oid' and an integer 'size'")
+        oid, size = payload.get("oid"), payload.get("size")
+        if not isinstance(oid, str) or not _SHA256.match(oid) or not (size is None or _is_int(size)):
+            raise HubError(400, "expected a JSON object with a 64-hex 'oid' and an integer 'size'")
         stored = self.app.storage.objects.size(oid)
         if stored is None or (size is not None and stored != size):
             raise HubError(404, f"LFS object {oid} of size {size} is not stored")
@@ -864,8 +1028,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.app.storage.delete_ref(repo, "branches", branch)
             self._send_json(200, {})
             return
-        payload = self._json_body()
-        start = payload.get("startingPoint") if isinstance(payload, dict) else None
+        start = self._json_object("with an optional string 'startingPoint'").get("startingPoint")
+        if start is not None and not isinstance(start, str):
+            raise HubError(400, f"'startingPoint' must be a revision string, got a JSON {_json_type(start)}")
         check_ref_name(branch, "branch")
         self.app.storage.create_ref(repo, "branches", branch, start or DEFAULT_BRANCH)
         self._send_json(200, {})
@@ -877,21 +1042,89 @@ class _Handler(BaseHTTPRequestHandler):
             self.app.storage.delete_ref(repo, "tags", name)
             self._send_json(200, {})
             return
-        payload = self._json_body()
-        tag = payload.get("tag") if isinstance(payload, dict) else None
+        tag = self._json_object("with a string 'tag'").get("tag")
         check_ref_name(tag, "tag")
         self.app.storage.create_ref(repo, "tags", tag, name)  # the URL names the revision to tag
         self._send_json(200, {})
 
 
-def _redact(text: str) -> str:
-    """``text`` with LFS upload tickets (bearer capabilities) masked, for logs."""
-    return re.sub(r"/lfs-upload/[^\s?\"']+", "/lfs-upload/***", text)
+def _count_param(value: Optional[str], name: str, minimum: int) -> Optional[int]:
+    """The query parameter ``name`` as an integer of at least ``minimum`` (None when absent)."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", value) or int(value) < minimum:
+        raise HubError(400, f"invalid {name} {value[:80]!r}: expected an integer of at least {minimum}")
+    return int(value)
 
 
-def _header_value(value: str, limit: int = 1000) -> str:
-    """``value`` made safe for an HTTP header: one line, latin-1, at most ``limit`` characters."""
-    flat = " ".join(str(value).split())[:limit]
+def _filter_tags(info: Dict[str, Any]) -> Set[str]:
+    """What a listing ``filter`` value may match: the card's tags, ``library_name``,
+    ``pipeline_tag``, ``license:<id>`` and ``dataset:<id>``."""
+    tags = set(info["tags"])
+    tags.update(info[key] for key in ("library_name", "pipeline_tag") if key in info)
+    card = info.get("cardData") or {}
+    for key, prefix in (("license", "license:"), ("datasets", "dataset:")):
+        values = card.get(key)
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, str):
+                tags.add(prefix + value)
+    return tags
+
+
+def _select_fields(info: Dict[str, Any], expand: List[str], full: bool, with_card: bool) -> Dict[str, Any]:
+    """The fields of a listed repo: ``_id``, ``id`` and the ``expand`` properties, or the summary
+    (with ``siblings`` when ``full``, ``cardData`` when ``with_card``)."""
+    if expand:
+        return {key: value for key, value in info.items() if key in ("_id", "id") or key in expand}
+    dropped = {key for key, wanted in (("siblings", full), ("cardData", with_card)) if not wanted}
+    return {key: value for key, value in info.items() if key not in dropped}
+
+
+def _parse_json(raw: bytes, what: str) -> Any:
+    """``raw`` decoded as JSON; a 400 ``HubError`` naming ``what`` when it is not valid or too deep."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise HubError(400, f"{what} is JSON nested too deeply") from None
+    except ValueError:  # includes UnicodeDecodeError
+        raise HubError(400, f"{what} is not valid JSON") from None
+
+
+def _is_int(value: Any) -> bool:
+    """Whether ``value`` is a JSON integer (``True``/``False`` are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of ``value``'s type (object, array, string, number, boolean, null)."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    return "null" if value is None else "number"
+
+
+def _loggable(text: str) -> str:
+    """``text`` made safe for a log line: LFS upload tickets (bearer capabilities) masked, and
+    control and other non-printable characters (which could forge log lines or drive a terminal)
+    written as ``\\xNN``/``\\uNNNN`` escapes, backslashes doubled so escapes stay unambiguous."""
+    text = re.sub(r"/lfs-upload/[^\s?\"']+", "/lfs-upload/***", text)
+    return "".join(_escape_char(c) for c in text)
+
+
+def _escape_char(c: str) -> str:
+    if c == "\\":
+        return "\\\\"
+    return c if c.isprintable() else ascii(c)[1:-1]
+
+
+def _header_value(value: str, limit: int = 16 * 1024) -> str:
+    """``value`` made safe for an HTTP header: one line, printable latin-1, at most ``limit`` characters."""
+    flat = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in " ".join(str(value).split()))[:limit]
     return flat.encode("latin-1", "backslashreplace").decode("latin-1")
 
 
@@ -925,33 +1158,113 @@ def _content_disposition(path: str) -> str:
     return f'inline; filename="{ascii_name}"'
 
 
-def _front_matter(content: str) -> Any:
-    """The YAML mapping between the leading ``---`` lines of a model card (None without one).
+def _metadata_block(content: str, complete: bool = True) -> Optional[str]:
+    """The text between the leading ``---`` lines of a model card (None when it has no such block).
+
+    Only the first ``_MAX_METADATA_CHARS`` characters (plus room for the delimiters) are examined.
+
+    Args:
+        content: the README.md text, or its beginning (no default).
+        complete: whether ``content`` is the whole file; default True.
 
     Raises:
-        HubError: 400 when the YAML is malformed or not a mapping.
+        HubError: 400 when the block is never closed or is larger than ``_MAX_METADATA_CHARS``.
     """
-    lines = content.splitlines()
+    head = content[:_MAX_METADATA_CHARS + 2048]
+    lines = head.splitlines()
+    if lines and (len(head) < len(content) or not complete):
+        lines.pop()  # may be cut in the middle
     if not lines or lines[0].strip() != "---":
         return None
-    try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    except StopIteration:
-        raise HubError(400, "README.md metadata: the YAML block opened by '---' on line 1 is never "
-                            "closed by a '---' line") from None
+    for end in range(1, len(lines)):
+        if lines[end].strip() == "---":
+            block = "\n".join(lines[1:end])
+            if len(block) <= _MAX_METADATA_CHARS:
+                return block
+            break
+    else:
+        if len(head) == len(content) and complete:
+            raise HubError(400, "README.md metadata: the YAML block opened by '---' on line 1 is never "
+                                "closed by a '---' line")
+    raise HubError(400, f"README.md metadata: the YAML block is larger than {_MAX_METADATA_CHARS} "
+                        "characters (or its closing '---' line is missing)")
+
+
+def _front_matter(content: str, complete: bool = True) -> Optional[Dict[str, Any]]:
+    """The YAML mapping between the leading ``---`` lines of a model card, as JSON-ready values.
+
+    The work is bounded: the block has at most ``_MAX_METADATA_CHARS`` characters, collections nest
+    at most ``_MAX_YAML_DEPTH`` deep (brackets are counted before parsing: PyYAML's scanner is
+    quadratic in the flow nesting depth), parsing stops after ``_MAX_YAML_EVENTS`` events, and
+    aliases (which expand a few bytes into a huge document, "billion laughs") are refused.
+
+    Args:
+        content: the README.md text, or its beginning (no default).
+        complete: whether ``content`` is the whole file; default True.
+
+    Returns:
+        The mapping (dates as ISO strings), or None when the card has no metadata block or it is empty.
+
+    Raises:
+        HubError: 400 when the YAML is malformed, exceeds a bound, or is not a mapping.
+    """
+    text = _metadata_block(content, complete)
+    if text is None:
+        return None
+    depth = deepest = 0
+    for match in re.finditer(r"[\[\]{}]", text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    if deepest > _MAX_YAML_DEPTH:
+        raise HubError(400, f"README.md metadata: brackets nest {deepest} deep, more than the "
+                            f"{_MAX_YAML_DEPTH} supported")
     import yaml  # pyyaml ships with huggingface_hub
 
-    text = "\n".join(lines[1:end])
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
     try:
-        # Aliases can expand a few bytes of YAML into a huge document ("billion laughs"): refuse them.
-        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
-            raise HubError(400, "README.md metadata: YAML aliases ('*name') are not supported")
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
+        depth = 0
+        for count, event in enumerate(yaml.parse(text, Loader=loader), start=1):
+            if isinstance(event, yaml.AliasEvent):
+                raise HubError(400, "README.md metadata: YAML aliases ('*name') are not supported")
+            if count > _MAX_YAML_EVENTS:
+                raise HubError(400, f"README.md metadata: more than {_MAX_YAML_EVENTS} YAML nodes")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > _MAX_YAML_DEPTH:
+                    raise HubError(400, f"README.md metadata: collections nest more than {_MAX_YAML_DEPTH} deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        data = yaml.load(text, Loader=loader)
+    except (yaml.YAMLError, ValueError, OverflowError) as err:  # ValueError: bad dates, huge integers
         raise HubError(400, f"README.md metadata is not valid YAML: {err}") from None
     if data is not None and not isinstance(data, dict):
         raise HubError(400, f"README.md metadata must be a YAML mapping, got {type(data).__name__}")
-    return data
+    return _json_ready(data) if data else None
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` (built by a YAML safe loader) with only JSON types: dates and times become ISO
+    strings, ``!!binary`` bytes base64 text, ``!!set`` sets sorted lists, and keys strings."""
+    if isinstance(value, dict):
+        return {_json_key(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_json_ready(item) for item in value), key=repr)
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    ready = _json_ready(key)
+    return ready if isinstance(ready, str) else json.dumps(ready)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -989,11 +1302,12 @@ class HubServer:
         self._tokens = tuple(check_token(t) for t in tokens)
         self.storage = HubStorage(self.root)
         self.tickets = _TicketBook()
+        self.cards = _Cache(256)  # README.md sha256 -> parsed metadata (contents are immutable)
         self._httpd: Optional[_HTTPServer] = None
         self._thread: Optional[threading.Thread] = None
         self._foreground: Optional[threading.Thread] = None
         self._netloc: Optional[str] = None
-        self._connections: Set[socket.socket] = set()
+        self._connections: Dict[socket.socket, threading.Thread] = {}  # open connection -> its handler
         self._connections_lock = threading.Lock()
 
     # -- state ---------------------------------------------------------------------------------
@@ -1021,7 +1335,10 @@ class HubServer:
 
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._connections_lock:
-            (self._connections.add if add else self._connections.discard)(conn)
+            if add:
+                self._connections[conn] = threading.current_thread()
+            else:
+                self._connections.pop(conn, None)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -1070,7 +1387,8 @@ class HubServer:
             self._close()
 
     def stop(self) -> None:
-        """Stop serving, close open connections and release the port (no-op when not running)."""
+        """Stop serving, close open connections, wait (up to 10 s) for the requests they carried to
+        end, and release the port (no-op when not running)."""
         httpd = self._httpd
         if httpd is None:
             return
@@ -1089,12 +1407,18 @@ class HubServer:
             return
         httpd.server_close()
         with self._connections_lock:
-            connections = list(self._connections)
-        for conn in connections:
+            connections = list(self._connections.items())
+        for conn, _ in connections:
             try:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        # The handlers now fail on their closed sockets; wait for them, so that the partial files
+        # of interrupted uploads are gone when stop() returns.
+        deadline = time.monotonic() + _STOP_WAIT_S
+        for _, handler in connections:
+            if handler is not threading.current_thread():
+                handler.join(max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> "HubServer":
         return self.start()

@@ -3,7 +3,9 @@
 Layout under ``root``::
 
     objects/<sha256[:2]>/<sha256[2:]>      file contents, named by their sha256 (regular and LFS alike)
-    tmp/                                  partially written files (same filesystem, so renames are atomic)
+    tmp/                                  partially written files (same filesystem, so renames are atomic);
+                                          emptied at start when no other server uses the root
+    tmp.lock                              shared flock of every live server (see ObjectStore._claim_tmp)
     repos/<type>/<namespace>/<name>/
         repo.json                         type, id, private flag, creation date
         refs.json                         {"branches": {name: commit}, "tags": {name: commit}}
@@ -34,11 +36,14 @@ from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, 
 
 from ..errors import VideohubError
 from ..utils.io import atomic_write_bytes, fsync_dir
+from ..utils.logging import get_logger
 
 try:  # POSIX advisory locks let two server processes share one root safely.
     import fcntl
 except ImportError:  # pragma: no cover - non-POSIX platforms fall back to in-process locks only
     fcntl = None  # type: ignore[assignment]
+
+logger = get_logger("videohub.hub")
 
 #: Files at least this large are uploaded through LFS (the public Hub rejects larger regular files).
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
@@ -218,6 +223,14 @@ def _json_bytes(obj: object) -> bytes:
     return json.dumps(obj, sort_keys=True, indent=1).encode()
 
 
+def _list_dir(path: str) -> List[str]:
+    """Names in the directory ``path`` (empty when it does not exist)."""
+    try:
+        return os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 class ObjectStore:
     """Content-addressed file store: each file lives once, under its sha256.
 
@@ -230,6 +243,38 @@ class ObjectStore:
         self.tmp = os.path.join(root, "tmp")
         os.makedirs(self.dir, exist_ok=True)
         os.makedirs(self.tmp, exist_ok=True)
+        self._tmp_lock = self._claim_tmp(os.path.join(root, "tmp.lock"))
+
+    def _claim_tmp(self, lock_path: str) -> BinaryIO:
+        """Delete what a dead server left in ``tmp/`` and hold a shared lock on ``lock_path``.
+
+        Every store holds a shared ``flock`` on ``lock_path`` for its lifetime (released when the
+        process exits, however it exits). At start, an exclusive lock that succeeds proves that no
+        other store uses this root, so everything in ``tmp/`` is a partial file of a dead one and is
+        deleted; when another store is alive, its files may be in use and stay. Without ``fcntl``
+        (non-POSIX), ``tmp/`` is always emptied: one server per root there.
+        """
+        handle = open(lock_path, "a+b")
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+                return handle
+        removed = 0
+        for name in _list_dir(self.tmp):
+            path = os.path.join(self.tmp, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+            removed += 1
+        if removed:
+            logger.info("removed %d partial upload(s) a previous server left in %s", removed, self.tmp)
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+        return handle
 
     def path(self, sha256: str) -> str:
         """Path of the object ``sha256`` (which must be 64 lowercase hex characters)."""
@@ -529,6 +574,20 @@ class HubStorage:
     def repo(self, repo_type: Optional[str], namespace: str, name: str) -> Repo:
         """Handle on a repository (validates the names; the repo need not exist)."""
         return Repo(self, check_repo_type(repo_type), namespace, name)
+
+    def list_repos(self, repo_type: str) -> List[Repo]:
+        """Every created repository of ``repo_type``, sorted by id."""
+        base = os.path.join(self.root, "repos", check_repo_type(repo_type))
+        repos = []
+        for namespace in _list_dir(base):
+            for name in _list_dir(os.path.join(base, namespace)):
+                try:
+                    repo = Repo(self, repo_type, namespace, name)
+                except HubError:  # not a repo directory
+                    continue
+                if repo.exists():
+                    repos.append(repo)
+        return sorted(repos, key=lambda repo: repo.id)
 
     def repo_lock(self, key: str) -> threading.RLock:
         """The in-process lock of the repo ``key``."""
