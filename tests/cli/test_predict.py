@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import videohub
-from videohub import AutoVideoModel, VideoPreTrainedModel, VideoProcessor
+from videohub import VideoPreTrainedModel, VideoProcessor
 from videohub.cli import main
 from videohub.commands.predict import collect_videos, override_views
 from videohub.errors import UsageError
@@ -57,6 +57,14 @@ def test_predict_text_bfloat16_asks_the_slow_dtype_check(tiny, capsys, monkeypat
     assert sorted(line.split()[1] for line in lines[1:4]) == sorted(LABEL_NAMES)
 
 
+def test_decoding_workers_give_the_same_predictions_in_order(tiny, capsys):
+    assert main(["predict", *tiny.videos, "--model", tiny.folder, "--json"]) == 0
+    serial = json.loads(capsys.readouterr().out)
+    assert main(["predict", *tiny.videos, "--model", tiny.folder, "--json", "--num-workers", "2"]) == 0
+    assert json.loads(capsys.readouterr().out) == serial
+    assert [r["video"] for r in serial] == tiny.videos
+
+
 def test_probabilities_of_every_average_clips_mode():
     from videohub.commands.predict import probabilities
 
@@ -76,14 +84,19 @@ def test_probabilities_of_every_average_clips_mode():
 def test_collect_videos_expands_folders_globs_and_list_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name in ["clips/a.mp4", "clips/sub/b.AVI", "clips/sub/notes.txt", "clips/.hidden.mp4", "clips/.cache/c.mp4",
-                 "other/d.mkv", "lists/e.webm"]:
+                 "other/d.mkv", "lists/e.webm", "lists/g h.mp4"]:
         os.makedirs(os.path.dirname(name), exist_ok=True)
         open(name, "wb").close()
     with open("lists/videos.txt", "w", encoding="utf-8") as f:
-        f.write("# one path per line\n\ne.webm\n../clips/a.mp4\n/abs/f.mp4\n")
+        f.write("# one path per line\n\ne.webm\n../clips/a.mp4\n/abs/f.mp4\ng h.mp4\n")
     assert collect_videos(["clips", "other/*.mkv", "lists/videos.txt", "clips/a.mp4"]) == [
-        "clips/a.mp4", "clips/sub/b.AVI", "other/d.mkv", "lists/e.webm", "/abs/f.mp4"]
+        "clips/a.mp4", "clips/sub/b.AVI", "other/d.mkv", "lists/e.webm", "/abs/f.mp4", "lists/g h.mp4"]
     assert collect_videos(["clips/**/*.AVI"]) == ["clips/sub/b.AVI"]
+    # mmaction2 annotation lines ("path [total_frames] label"), relative to --list-root
+    with open("train_list.txt", "w", encoding="utf-8") as f:
+        f.write("a.mp4 3\nsub/b.AVI 120 7\nmissing.mp4 2\n")
+    assert collect_videos(["train_list.txt"], list_root="clips") == ["clips/a.mp4", "clips/sub/b.AVI",
+                                                                      "clips/missing.mp4"]
 
 
 @pytest.mark.parametrize("item, message", [
@@ -379,23 +392,20 @@ def test_top_k_zero_is_an_argument_error(tiny, capsys):
     assert "argument --top-k: expected a positive integer, got 0" in capsys.readouterr().err
 
 
-def test_optimize_is_passed_to_from_pretrained(tiny, capsys, monkeypatch):
+def test_optimize_runs_optimize_for_inference_on_the_moved_model(tiny, capsys, monkeypatch):
     monkeypatch.delattr(VideoPreTrainedModel, "optimize_for_inference", raising=False)
     assert main(["predict", tiny.videos[0], "--model", tiny.folder, "--optimize"]) == 2
     assert "--optimize needs VideoPreTrainedModel.optimize_for_inference" in capsys.readouterr().err
 
     calls = []
-    original = AutoVideoModel.from_pretrained
 
-    def from_pretrained(name, **kwargs):
-        calls.append(dict(kwargs))
-        kwargs.pop("optimize_for_inference")
-        return original(name, **kwargs)
+    def optimize_for_inference(self):
+        calls.append((self.training, self.dtype))
+        return self
 
-    monkeypatch.setattr(VideoPreTrainedModel, "optimize_for_inference", lambda self: self, raising=False)
-    monkeypatch.setattr(AutoVideoModel, "from_pretrained", from_pretrained)
-    assert main(["predict", tiny.videos[0], "--model", tiny.folder, "--optimize", "--json"]) == 0
-    assert calls == [{"use_safetensors": True, "optimize_for_inference": True}]
+    monkeypatch.setattr(VideoPreTrainedModel, "optimize_for_inference", optimize_for_inference, raising=False)
+    assert main(["predict", tiny.videos[0], "--model", tiny.folder, "--optimize", "--dtype", "float16", "--json"]) == 0
+    assert calls == [(False, torch.float16)]  # in eval mode, after the move to the device and dtype
 
 
 # ------------------------------------------------------------------------------------------------

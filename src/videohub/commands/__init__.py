@@ -112,6 +112,7 @@ def _download(repo_id: str, revision: Optional[str]) -> str:
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
+        HfHubHTTPError,
         HFValidationError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
@@ -144,7 +145,7 @@ def _download(repo_id: str, revision: Optional[str]) -> str:
     except RepositoryNotFoundError:
         raise UsageError(f"no model folder {repo_id!r} here and no model {repo_id!r} on {endpoint} "
                          "(a private model needs a token: HF_TOKEN or 'hf auth login')") from None
-    except LocalEntryNotFoundError as exc:  # the connection broke after the probe
+    except (LocalEntryNotFoundError, HfHubHTTPError) as exc:  # the connection broke after the probe, or a 5xx
         raise UsageError(f"cannot download {repo_id!r} from {endpoint}: {exc}") from None
 
 

@@ -1,8 +1,9 @@
 """``videohub predict``: classify videos with a model from the Hub or a folder, one or millions.
 
 Inputs are video files, folders (searched recursively for video files), glob patterns and list
-files (``.txt``/``.lst``/``.list``: one path per line, relative to the list file's folder; blank
-lines and ``#`` comments are skipped). Without ``--output`` the top labels are printed as each
+files (``.txt``/``.lst``/``.list``: one path per line, or mmaction2 annotation lines
+``path [total_frames] label``, relative to the list file's folder or ``--list-root``; blank lines
+and ``#`` comments are skipped). Without ``--output`` the top labels are printed as each
 video finishes (or as one JSON array with ``--json``). With ``--output FILE`` every prediction is
 appended to FILE as a JSON line ``{"video": PATH, "predictions": [{"label", "score"}, ...]}``; a
 rerun skips the videos already in FILE, so an interrupted run resumes where it stopped.
@@ -44,12 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Classify videos and print (or write as JSON lines) the top labels with their scores. VIDEO is a video "
         "file, a folder (searched recursively for " + " ".join(VIDEO_EXTENSIONS) + " files), a glob pattern "
-        "(quote it) or a list file (.txt, .lst, .list: one path per line, relative to the list file). With "
+        "(quote it) or a list file (.txt, .lst, .list: one path per line, or mmaction2 annotation lines 'path "
+        "label'; relative to the list file's folder or --list-root). With "
         "--output the run is resumable and can be spread over processes or GPUs with 'accelerate launch -m "
         "videohub.cli predict ...'. Videos that fail to decode are counted and listed with the reason at the "
         "end; the exit code is then 1.")
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video file, folder, glob pattern or list file")
     parser.add_argument("--model", required=True, help="Hub repo id (org/name) or local model folder")
+    parser.add_argument("--list-root", metavar="DIR", default=None,
+                        help="folder that relative paths in list files start from (default: the list file's folder)")
     parser.add_argument("--top-k", type=positive_int, default=5, metavar="K",
                         help="labels reported per video (default: 5)")
     out = parser.add_mutually_exclusive_group()
@@ -69,8 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the process's GPU under accelerate launch, else cuda if available, else cpu)")
     parser.add_argument("--dtype", choices=DTYPES, default="float32", help="compute dtype (default: float32)")
     parser.add_argument("--optimize", action="store_true",
-                        help="load the model with optimize_for_inference=True (folded batch norms, faster "
-                             "memory layout) (default: off)")
+                        help="run model.optimize_for_inference() on the loaded model (batch norms folded into the "
+                             "convolutions, the faster memory layout) (default: off)")
     parser.add_argument("--num-workers", type=int, default=0, metavar="N",
                         help="processes decoding videos ahead of the model (default: 0, decode in the main process)")
     parser.add_argument("--revision", default=None, help="Hub revision: branch, tag or commit (default: main)")
@@ -90,20 +94,30 @@ def _videos_in(folder: str) -> List[str]:
     return found
 
 
-def read_list_file(path: str) -> List[str]:
-    """Paths listed in ``path``, one per line; relative ones are taken from the list file's folder.
+def read_list_file(path: str, root: Optional[str] = None) -> List[str]:
+    """Videos listed in ``path``: one path per line, or mmaction2 annotation lines ``path [frames] label``.
+
+    A line names the file it spells out when that exists, else the file of its first field.
+
+    Args:
+        path: The list file (UTF-8; blank lines and ``#`` comments are skipped).
+        root: Folder that relative paths start from. Default ``None``: the list file's folder.
 
     Raises:
         UsageError: The file is not UTF-8 text or lists no path.
     """
-    base = os.path.dirname(path)
+    base = os.path.dirname(path) if root is None else root
     videos = []
     try:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 entry = line.strip()
-                if entry and not entry.startswith("#"):
-                    videos.append(entry if os.path.isabs(entry) else os.path.join(base, entry))
+                if not entry or entry.startswith("#"):
+                    continue
+                video = os.path.join(base, entry)
+                if not os.path.exists(video) and len(entry.split()) > 1:
+                    video = os.path.join(base, entry.split()[0])
+                videos.append(video)
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: a list file must be UTF-8 text, one path per line ({exc.reason} at byte "
                          f"{exc.start})") from None
@@ -112,8 +126,13 @@ def read_list_file(path: str) -> List[str]:
     return videos
 
 
-def collect_videos(inputs: Sequence[str]) -> List[str]:
+def collect_videos(inputs: Sequence[str], list_root: Optional[str] = None) -> List[str]:
     """Expand files, folders, globs and list files into one list of video paths (first occurrence kept).
+
+    Args:
+        inputs: Video files, folders (searched recursively), glob patterns and list files.
+        list_root: Folder the relative paths of list files start from. Default ``None``: each
+            list file's folder.
 
     Raises:
         UsageError: An input is none of these, a glob matches nothing, or a folder holds no video.
@@ -125,7 +144,7 @@ def collect_videos(inputs: Sequence[str]) -> List[str]:
             if not found:
                 raise UsageError(f"{item}: no video files ({' '.join(VIDEO_EXTENSIONS)}) in this folder or below")
         elif os.path.isfile(item):
-            found = read_list_file(item) if item.lower().endswith(LIST_EXTENSIONS) else [item]
+            found = read_list_file(item, list_root) if item.lower().endswith(LIST_EXTENSIONS) else [item]
         elif any(char in item for char in "*?["):
             found = sorted(p for p in glob.glob(item, recursive=True) if os.path.isfile(p))
             if not found:
@@ -344,13 +363,12 @@ def _load(args: argparse.Namespace, device: Any) -> Tuple[Any, Any]:
             pass
         else:
             warn_if_slow_dtype(dtype)
-    kwargs: Dict[str, Any] = {"use_safetensors": True}
-    if args.optimize:
-        if not callable(getattr(VideoPreTrainedModel, "optimize_for_inference", None)):
-            raise UsageError("--optimize needs VideoPreTrainedModel.optimize_for_inference, which this videohub "
-                             "installation does not have")
-        kwargs["optimize_for_inference"] = True
-    model = AutoVideoModel.from_pretrained(folder, **kwargs).to(device=device, dtype=dtype).eval()
+    if args.optimize and not callable(getattr(VideoPreTrainedModel, "optimize_for_inference", None)):
+        raise UsageError("--optimize needs VideoPreTrainedModel.optimize_for_inference, which this videohub "
+                         "installation does not have")
+    model = AutoVideoModel.from_pretrained(folder, use_safetensors=True).to(device=device, dtype=dtype).eval()
+    if args.optimize:  # after the move: the memory format and fused kernels depend on the device and dtype
+        model = model.optimize_for_inference()
     processor = VideoProcessor.from_pretrained(folder)
     if args.num_clips is not None or args.num_crops is not None:
         sampler, transforms = override_views(processor.sampler, processor.transforms, args.num_clips, args.num_crops)
@@ -431,7 +449,7 @@ def run(args: argparse.Namespace) -> int:
     count, index = state.num_processes, state.process_index
     output = args.output
     _check_output(output, count)
-    videos = collect_videos(args.videos)
+    videos = collect_videos(args.videos, args.list_root)
     done = done_videos(output) if output is not None else set()
     todo = [v for v in videos if v not in done]
     mine = todo[index::count]
