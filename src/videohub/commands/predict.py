@@ -8,9 +8,10 @@ video finishes (or as one JSON array with ``--json``). With ``--output FILE`` ev
 appended to FILE as a JSON line ``{"video": PATH, "predictions": [{"label", "score"}, ...]}``; a
 rerun skips the videos already in FILE, so an interrupted run resumes where it stopped.
 
-Under ``accelerate launch`` (N processes) process i classifies every N-th remaining video on its
-own device, appending to ``FILE.part<i>``; at the end the main process merges the parts into FILE
-and removes them (parts left by a crashed run are merged, and skipped, on the next run).
+Under ``accelerate launch`` or ``torchrun`` (N processes; on CPUs with ``--device cpu``) process i
+classifies every N-th remaining video on its own device, appending to ``FILE.part<i>``; at the end
+the main process merges the parts into FILE and removes them (parts left by a crashed run are
+merged, and skipped, on the next run).
 
 Videos that cannot be decoded do not stop the run: they are counted, listed with the reason at
 the end, and the exit code is 1. They are not written to FILE, so a rerun tries them again.
@@ -47,9 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "file, a folder (searched recursively for " + " ".join(VIDEO_EXTENSIONS) + " files), a glob pattern "
         "(quote it) or a list file (.txt, .lst, .list: one path per line, or mmaction2 annotation lines 'path "
         "label'; relative to the list file's folder or --list-root). With "
-        "--output the run is resumable and can be spread over processes or GPUs with 'accelerate launch -m "
-        "videohub.cli predict ...'. Videos that fail to decode are counted and listed with the reason at the "
-        "end; the exit code is then 1.")
+        "--output the run is resumable and can be spread over processes: 'accelerate launch --multi_gpu "
+        "--num_processes N -m videohub.cli predict ...' on GPUs, 'torchrun --nproc_per_node N -m videohub.cli "
+        "predict ... --device cpu' on CPUs. Videos that fail to decode are counted and listed with the reason at "
+        "the end; the exit code is then 1.")
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video file, folder, glob pattern or list file")
     parser.add_argument("--model", required=True, help="Hub repo id (org/name) or local model folder")
     parser.add_argument("--list-root", metavar="DIR", default=None,
