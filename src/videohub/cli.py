@@ -1,117 +1,118 @@
-"""The ``videohub`` command: ``predict``, ``hub serve`` and ``convert``.
+"""The videohub command line: a thin dispatcher over the modules of videohub.commands.
 
-Run ``videohub COMMAND --help`` for the options of each command.
+Every module in ``videohub/commands/`` whose name does not start with an underscore is a
+subcommand. It defines ``NAME`` (the subcommand), ``HELP`` (one line for ``videohub --help``),
+``add_arguments(parser)`` and ``run(args) -> int`` (the exit code). This file and the top level of
+every command module import only the standard library, so ``videohub --help`` never loads torch.
+
+Exit codes: what ``run`` returns; 2 for a usage error (argparse's, or a ``VideohubError`` the
+command raised, printed as ``videohub CMD: error: MESSAGE``); 130 after Ctrl-C; 141 when stdout
+was closed early (``videohub predict ... | head -1``), without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
+import os
+import pkgutil
 import sys
+from types import ModuleType
 from typing import List, Optional, Sequence
 
-DTYPES = ("float32", "bfloat16", "float16")
+from .errors import VideohubError
+
+COMMAND_ATTRIBUTES = ("NAME", "HELP", "add_arguments", "run")
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
 
-def predict(
-    videos: Sequence[str],
-    model: str,
-    top_k: int = 5,
-    device: str = "cpu",
-    dtype: str = "float32",
-    revision: Optional[str] = None,
-) -> List[dict]:
-    """Classify ``videos`` with the model ``model`` (Hub id or folder).
+def command_modules() -> List[ModuleType]:
+    """Import the command modules of ``videohub.commands``, sorted by ``NAME``.
 
-    Args:
-        videos: Video file paths.
-        model: Hub repo id or local folder holding the model and its processor.
-        top_k: Labels reported per video. Default 5.
-        device: Torch device. Default ``"cpu"``.
-        dtype: ``"float32"`` (default), ``"bfloat16"`` or ``"float16"``.
-        revision: Hub revision (branch, tag or commit). Default ``None`` (main).
-
-    Returns:
-        ``[{"video": path, "predictions": [{"label": str, "score": float}, ...]}, ...]``.
+    Raises:
+        TypeError: A public module there lacks one of ``NAME``, ``HELP``, ``add_arguments``, ``run``,
+            or two modules share a ``NAME``.
     """
-    import torch
+    from . import commands
 
-    from .auto import AutoVideoModel, AutoVideoProcessor
-
-    torch_dtype = getattr(torch, dtype)
-    net = AutoVideoModel.from_pretrained(model, revision=revision).to(device=device, dtype=torch_dtype).eval()
-    processor = AutoVideoProcessor.from_pretrained(model, revision=revision)
-    results = []
-    for path in videos:
-        inputs = processor(path, num_frames=None)
-        with torch.inference_mode():
-            logits = net(pixel_values=inputs["pixel_values"].to(device=device, dtype=torch_dtype)).logits
-        probs = logits.float().softmax(-1)[0] if net.config.average_clips != "prob" else logits.float()[0]
-        k = min(top_k, probs.numel())
-        scores, ids = probs.topk(k)
-        labels = [net.config.id2label.get(int(i), str(int(i))) for i in ids]
-        results.append({"video": path, "predictions": [
-            {"label": label, "score": round(float(s), 6)} for label, s in zip(labels, scores)]})
-    return results
-
-
-def _run_predict(args: argparse.Namespace) -> int:
-    results = predict(args.videos, args.model, args.top_k, args.device, args.dtype, args.revision)
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return 0
-    for item in results:
-        print(item["video"])
-        for rank, pred in enumerate(item["predictions"], 1):
-            print(f"  {rank}. {pred['label']:<30} {pred['score']:.4f}")
-    return 0
+    modules = []
+    for info in pkgutil.iter_modules(commands.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        missing = [name for name in COMMAND_ATTRIBUTES if not hasattr(module, name)]
+        if missing:
+            raise TypeError(f"{module.__name__} lacks {', '.join(missing)}: a command module defines NAME, HELP, "
+                            "add_arguments(parser) and run(args) (prefix helper modules with '_')")
+        modules.append(module)
+    names = [module.NAME for module in modules]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise TypeError(f"several modules of videohub.commands define the command(s) {duplicates}")
+    return sorted(modules, key=lambda module: module.NAME)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="videohub", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    """The ``videohub`` argument parser with one subparser per command module."""
+    from . import __version__
 
-    p = commands.add_parser("predict", help="classify video files with a model from the Hub or a folder",
-                            description="Classify video files and print the top labels with their scores.")
-    p.add_argument("videos", nargs="+", help="video files")
-    p.add_argument("--model", required=True, help="Hub repo id (org/name) or local model folder")
-    p.add_argument("--top-k", type=int, default=5, help="labels to print per video (default: 5)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    p.add_argument("--dtype", choices=DTYPES, default="float32", help="compute dtype (default: float32)")
-    p.add_argument("--revision", default=None, help="Hub revision: branch, tag or commit (default: main)")
-    p.set_defaults(func=_run_predict)
-
-    from .hub.server import add_cli_parser
-
-    add_cli_parser(commands)
-
-    p = commands.add_parser("convert", add_help=False, help="convert an mmaction2 checkpoint (see convert --help)",
-                            description="Convert an mmaction2 config + checkpoint into a videohub model folder.")
-    p.set_defaults(func=_run_convert, passthrough=True)
+    parser = argparse.ArgumentParser(
+        prog="videohub",
+        description="videohub: mmaction2's video models as Hugging Face models, from the command line.",
+        epilog="Run 'videohub COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"videohub {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for module in command_modules():
+        description = module.HELP[:1].upper() + module.HELP[1:] + "."
+        sub = commands.add_parser(module.NAME, help=module.HELP, description=description)
+        module.add_arguments(sub)
+        sub.set_defaults(command_run=module.run)
     return parser
 
 
-def _run_convert(args: argparse.Namespace) -> int:
-    from .conversion.mmaction2 import main as convert_main
-
-    return convert_main(args.extra)
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (an embedding or a test capture)
+        pass
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the ``videohub`` console script."""
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and not getattr(args, "passthrough", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.extra = extra
-    from .errors import VideohubError
+    """Entry point of the ``videohub`` console script.
 
+    Args:
+        argv: The arguments after ``videohub``. Default ``None``: ``sys.argv[1:]``.
+
+    Returns:
+        The exit code (see the module docstring). A bare ``videohub`` prints the help and returns 0.
+    """
+    command = None
     try:
-        return args.func(args) or 0
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = args.command
+        if command is None:
+            parser.print_help()
+            return 0
+        code = args.command_run(args)
+        sys.stdout.flush()
+        return int(code or 0)
     except VideohubError as err:
-        print(f"videohub {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        prog = f"videohub {command}" if command else "videohub"
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

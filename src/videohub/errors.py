@@ -26,3 +26,8 @@ class AnnotationError(VideohubError, ValueError):
 
 class CheckpointError(VideohubError, ValueError):
     """A checkpoint does not match the model it is loaded into (missing or leftover keys)."""
+
+
+class UsageError(VideohubError):
+    """A user asked for something that cannot be done as given: a missing file or folder, an unknown
+    model id, an unreachable server, or options that contradict each other or the model."""
