@@ -65,16 +65,22 @@ def test_decoding_workers_give_the_same_predictions_in_order(tiny, capsys):
     assert [r["video"] for r in serial] == tiny.videos
 
 
-def test_probabilities_of_every_average_clips_mode():
+@pytest.mark.parametrize("average_clips", ["prob", "score", None])
+def test_reported_scores_are_the_reference_probabilities(tiny, average_clips):
+    from videohub import TSNForVideoClassification
     from videohub.commands.predict import probabilities
 
-    probs = torch.tensor([[0.2, 0.5, 0.3]])
-    assert torch.equal(probabilities(probs), probs)  # average_clips="prob": already probabilities
-    assert torch.allclose(probabilities(probs.log()), probs)  # log-probabilities
-    scores = torch.tensor([[1.0, 2.0, 0.0]])
-    assert torch.allclose(probabilities(scores), scores.softmax(-1))  # average_clips="score"
-    views = torch.tensor([[[0.0, 0.0, 0.0], [10.0, 0.0, 0.0]]])  # average_clips=None: (B, V, C)
-    assert torch.allclose(probabilities(views), torch.tensor([[(1 / 3 + 1) / 2, 1 / 6, 1 / 6]]), atol=1e-4)
+    model = TSNForVideoClassification(tiny.model.config.__class__(**{**tiny.model.config.to_dict(),
+                                                                     "average_clips": average_clips})).eval()
+    model.load_state_dict(tiny.model.state_dict())
+    views = torch.randn(2, 3, 3, 3, 40, 48, generator=torch.Generator().manual_seed(0))  # (B, V, T, C, H, W)
+    with torch.no_grad():
+        out = model(pixel_values=views)
+    per_view = out.clip_logits.view(2, -1, out.clip_logits.shape[-1])  # a 2D model folds views into segments
+    reference = per_view.softmax(-1).mean(1) if average_clips == "prob" else per_view.mean(1).softmax(-1)
+    torch.testing.assert_close(probabilities(out.logits), reference, rtol=1e-5, atol=1e-7)
+    if average_clips == "prob":
+        torch.testing.assert_close(probabilities(out.logits), out.scores, rtol=1e-5, atol=1e-7)
 
 
 # ------------------------------------------------------------------------------------------------

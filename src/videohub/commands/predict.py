@@ -331,19 +331,8 @@ class _VideoInputs:
 
 
 def probabilities(logits: Any) -> Any:
-    """Class probabilities ``(B, C)`` from a model's ``logits``.
-
-    Models with ``average_clips="prob"`` return the averaged probabilities themselves (every
-    value >= 0, each row summing to 1), which are kept; log-probabilities and raw scores go
-    through a softmax, which leaves log-probabilities' probabilities unchanged. Per-view scores
-    ``(B, V, C)`` (``average_clips=None``) are averaged as probabilities.
-    """
-    logits = logits.float()
-    if logits.dim() == 3:
-        return logits.softmax(-1).mean(1)
-    if bool((logits >= 0).all()) and bool(((logits.sum(-1) - 1).abs() < 1e-3).all()):
-        return logits
-    return logits.softmax(-1)
+    """Class probabilities ``(B, C)``: the softmax of a model's ``logits`` (the averaged probability over views)."""
+    return logits.float().softmax(-1)
 
 
 def _load(args: argparse.Namespace, device: Any) -> Tuple[Any, Any]:
