@@ -14,6 +14,7 @@ import inspect
 from typing import Any, Dict, Optional, Type
 
 import transformers
+from transformers.utils import is_torchvision_available
 
 from .configuration_utils import VideoConfig
 from .errors import ConfigError
@@ -44,6 +45,10 @@ def _register_module(module) -> None:
                                   f"{module.__name__} must be {expected_type!r} (the folder's name)")
             CONFIG_CLASSES[obj.model_type] = obj
             transformers.AutoConfig.register(obj.model_type, obj, exist_ok=True)
+            if obj.task == "video-classification" and is_torchvision_available():
+                # pipeline("video-classification", model=...) finds the processor through AutoVideoProcessor,
+                # which transformers only provides where torchvision is installed.
+                transformers.AutoVideoProcessor.register(obj, VideoProcessor, exist_ok=True)
     for _, obj in inspect.getmembers(module, inspect.isclass):
         config_class = getattr(obj, "config_class", None)
         if not issubclass(obj, VideoPreTrainedModel) or config_class not in CONFIG_CLASSES.values():

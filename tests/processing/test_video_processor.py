@@ -118,3 +118,36 @@ def test_bad_inputs(tmp_path):
         proc(empty)
     with pytest.raises(ShapeError, match=r"\(4, 5\)"):
         proc(np.zeros((4, 5)))
+
+
+def test_pipeline_from_a_folder_matches_the_cli_and_the_reference(video, tmp_path):
+    """The pipeline on a saved folder agrees with ``predict``'s probabilities and mmaction2's averaged scores.
+
+    Where torchvision is installed, transformers' ``AutoVideoProcessor`` (and so the pipeline) finds
+    the processor from the folder alone; without it the processor is passed explicitly.
+    """
+    from transformers.utils import is_torchvision_available
+
+    from videohub.commands.predict import probabilities
+
+    path, _ = video
+    config = TSNConfig(backbone=dict(type="ResNet", depth=18), cls_head=dict(type="TSNHead", in_channels=512),
+                       id2label={0: "a", 1: "b", 2: "c"}, num_frames=3, average_clips="prob")
+    torch.manual_seed(0)
+    model = TSNForVideoClassification(config).eval()
+    with torch.no_grad():
+        model.cls_head.fc_cls.weight.normal_(0, 1.0)
+    proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=3, test_mode=True),
+                          transforms=[dict(type="Resize", scale=[-1, 32]), dict(type="CenterCrop", crop_size=32)]
+                          + IDENTITY)
+    model.save_pretrained(tmp_path)
+    proc.save_pretrained(tmp_path)
+    explicit = {} if is_torchvision_available() else {"video_processor": AutoVideoProcessor.from_pretrained(str(tmp_path))}
+    clf = pipeline("video-classification", model=str(tmp_path), **explicit)
+    result = clf(path, top_k=3)
+    with torch.no_grad():
+        out = model(**proc(path))
+    expected = probabilities(out.logits)[0]
+    torch.testing.assert_close(expected, out.scores[0], rtol=1e-5, atol=1e-7)  # the reference's averaged probability
+    assert [r["label"] for r in result] == [config.id2label[int(i)] for i in expected.argsort(descending=True)]
+    assert result[0]["score"] == pytest.approx(float(expected.max()), rel=1e-5)
