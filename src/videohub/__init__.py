@@ -34,8 +34,8 @@ def __getattr__(name: str) -> Any:
 
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    if name.startswith("_"):
-        raise AttributeError(name)
+    if not name[:1].isupper():  # submodules (``from videohub import cli``) load through the import system
+        raise AttributeError(f"module 'videohub' has no attribute {name!r}")
     from .auto import CONFIG_CLASSES, MODEL_CLASSES
 
     for cls in list(CONFIG_CLASSES.values()) + list(MODEL_CLASSES.values()):
