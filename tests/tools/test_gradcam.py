@@ -1,7 +1,7 @@
 """Grad-CAM on 2D and 3D recognizers: the heat lies where the only moving object is; ``videohub gradcam`` writes it.
 
-* 2D: a tiny TSN (ResNet-18 stem + layer1, BN frozen so the short training has no train/eval gap)
-  learns for a few seconds to tell "a bright square moves somewhere" from "static background".
+* 2D: conftest's ``still_moving_tsn``, a tiny TSN trained for a few seconds to tell "a bright square
+  moves somewhere" from "static background".
 * 3D: an I3D (ResNet3d stem + layer1) is constructed as a motion detector: its stem computes the
   brightness change ``x[t+1] - x[t-1]`` (both signs), the residual blocks are identities
   (their last BN scales by zero), and the head scores the mean response. A static square in another
@@ -18,54 +18,13 @@ import pytest
 import torch
 from PIL import Image
 
-from videohub import AutoVideoConfig, AutoVideoModel, TSNConfig, TSNForVideoClassification, VideoProcessor
+from videohub import AutoVideoConfig, AutoVideoModel, VideoProcessor
 from videohub.commands import gradcam as gradcam_command
 from videohub.data.video_reader import VideoReader
 from videohub.errors import ConfigError, ShapeError
 from videohub.utils.gradcam import GradCAM, apply_colormap, display_frames, normalization_of
 
-SIZE, SIZE_3D, FRAMES = 16, 32, 4
-NORMALIZE = dict(type="Normalize", mean=[128.0] * 3, std=[64.0] * 3, to_bgr=False)
-
-
-def render(rng, moving_quadrant=None, static_quadrant=None, frames=FRAMES, size=SIZE, noise=True):
-    """Frames of static noise (or flat grey); a bright square bouncing left-right inside ``moving_quadrant``
-    (0-3) and a still one inside ``static_quadrant``, both a quarter of the frame wide."""
-    if noise:
-        background = rng.integers(20, 110, (size, size, 3)).astype(np.uint8)
-    else:
-        background = np.full((size, size, 3), 128, np.uint8)
-    video = np.repeat(background[None], frames, 0)
-    half, square = size // 2, size // 4
-    span = half - square
-    for quadrant, moving in ((moving_quadrant, True), (static_quadrant, False)):
-        if quadrant is None:
-            continue
-        qy, qx = divmod(quadrant, 2)
-        y, x0 = qy * half + int(rng.integers(1, span)), int(rng.integers(0, span + 1))
-        colour = rng.integers(180, 256, 3)
-        for t in range(frames):
-            x = qx * half + (abs((x0 + 2 * t) % (2 * span) - span) if moving else x0)
-            video[t, y:y + square, x:x + square] = colour
-    return video
-
-
-def normalized(frames):
-    return torch.from_numpy((frames.astype(np.float32) - 128) / 64).permute(0, 1, 4, 2, 3)
-
-
-def train(model, steps, seed=0):
-    rng = np.random.default_rng(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    model.train()
-    for _ in range(steps):
-        labels = rng.integers(0, 2, 8)
-        clips = np.stack([render(rng, int(rng.integers(0, 4)) if label else None) for label in labels])
-        loss = model(pixel_values=normalized(clips), labels=torch.from_numpy(labels)).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model.eval()
+SIZE, SIZE_3D, FRAMES = 16, 32, 4  # the 2D scenes and model of conftest: 16 x 16, 4 frames
 
 
 def motion_detector():
@@ -94,30 +53,24 @@ def motion_detector():
 
 
 @pytest.fixture(scope="module")
-def models():
-    torch.manual_seed(0)
-    tsn = TSNForVideoClassification(TSNConfig(
-        backbone=dict(type="ResNet", depth=18, num_stages=1, out_indices=(0,), strides=(1,), dilations=(1,),
-                      norm_eval=True),
-        cls_head=dict(type="TSNHead", in_channels=64, dropout_ratio=0.0), num_labels=2, num_frames=FRAMES,
-        id2label={0: "still", 1: "moving"}))
+def models(still_moving_tsn, scenes):
     processors = {
         "2d": VideoProcessor(sampler=dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=FRAMES,
-                                          test_mode=True), transforms=[NORMALIZE]),
+                                          test_mode=True), transforms=[scenes.NORMALIZE]),
         "3d": VideoProcessor(sampler=dict(type="SampleFrames", clip_len=2 * FRAMES, frame_interval=1, num_clips=1,
-                                          test_mode=True), transforms=[NORMALIZE]),
+                                          test_mode=True), transforms=[scenes.NORMALIZE]),
     }
-    return {"2d": (train(tsn, 30), processors["2d"]), "3d": (motion_detector(), processors["3d"])}
+    return {"2d": (still_moving_tsn, processors["2d"]), "3d": (motion_detector(), processors["3d"])}
 
 
-def scene(kind, quadrant, seed):
+def scene(scenes, kind, quadrant, seed):
     """2D: one moving square on noise. 3D (32 x 32, twice as many frames): a moving square and a still one in
     the next quadrant, on grey (the motion detector's zero-padded first and last frames respond to any
     non-grey pixel)."""
     rng = np.random.default_rng(seed)
     if kind == "2d":
-        return render(rng, quadrant)
-    return render(rng, quadrant, (quadrant + 1) % 4, frames=2 * FRAMES, size=SIZE_3D, noise=False)
+        return scenes.render(rng, quadrant)
+    return scenes.render(rng, quadrant, (quadrant + 1) % 4, frames=2 * FRAMES, size=SIZE_3D, noise=False)
 
 
 def quadrant_heat(cam):
@@ -127,11 +80,11 @@ def quadrant_heat(cam):
 
 
 @pytest.mark.parametrize("kind", ["2d", "3d"])
-def test_heat_is_in_the_moving_quadrant(models, kind, tmp_path, make_video):
+def test_heat_is_in_the_moving_quadrant(models, scenes, kind, tmp_path, make_video):
     model, processor = models[kind]
     for quadrant in range(4):
         path = tmp_path / f"q{quadrant}.mp4"
-        make_video(path, scene(kind, quadrant, 10 + quadrant))
+        make_video(path, scene(scenes, kind, quadrant, 10 + quadrant))
         pixel_values = processor(str(path))["pixel_values"]  # the processor's output as is: (1, V, T, C, H, W)
         assert pixel_values.shape == ((1, FRAMES, 1, 3, SIZE, SIZE) if kind == "2d" else
                                       (1, 1, 2 * FRAMES, 3, SIZE_3D, SIZE_3D))
@@ -146,10 +99,11 @@ def test_heat_is_in_the_moving_quadrant(models, kind, tmp_path, make_video):
         assert heat[quadrant] > max(others), (kind, quadrant, heat)
 
 
-def test_3d_chunked_views_give_the_same_maps(models):
+def test_3d_chunked_views_give_the_same_maps(models, scenes):
     model, _ = models["3d"]
     rng = np.random.default_rng(3)
-    pixel_values = normalized(np.stack([render(rng, 0, 1, 8, SIZE_3D, False), render(rng, 3, 2, 8, SIZE_3D, False)]))[None]  # 1 sample, 2 views
+    views = [scenes.render(rng, 0, 1, 8, SIZE_3D, False), scenes.render(rng, 3, 2, 8, SIZE_3D, False)]
+    pixel_values = scenes.normalized(np.stack(views))[None]  # 1 sample, 2 views
     whole, _ = GradCAM(model, "backbone/layer1").localization_map(pixel_values)
     model.config.max_testing_views = 1
     try:
@@ -193,12 +147,12 @@ def parse(argv):
 
 
 @pytest.mark.parametrize("kind", ["2d", "3d"])
-def test_command_writes_mp4_and_gif(models, kind, tmp_path, make_video, capsys):
+def test_command_writes_mp4_and_gif(models, scenes, kind, tmp_path, make_video, capsys):
     model, processor = models[kind]
     model.save_pretrained(tmp_path / "model")
     processor.save_pretrained(tmp_path / "model")
     video = tmp_path / "v.mp4"
-    make_video(video, scene(kind, 2, 1))
+    make_video(video, scene(scenes, kind, 2, 1))
     out_mp4, out_gif = tmp_path / "cam.mp4", tmp_path / "cam.gif"
     assert gradcam_command.run(parse([str(video), "--model", str(tmp_path / "model"), "--output", str(out_mp4)])) == 0
     printed = capsys.readouterr().out
