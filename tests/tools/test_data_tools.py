@@ -82,6 +82,8 @@ def test_build_rawframes_resizes_and_validates(tree, tmp_path):
         build_rawframes(str(tree), str(tree / "out"))
     with pytest.raises(ConfigError, match="does not exist"):
         build_rawframes(str(tmp_path / "missing"), str(tmp_path / "x"))
+    with pytest.raises(ConfigError, match=r"no input files .*<name> with extension\(s\) avi; check --level"):
+        build_rawframes(str(tree), str(tmp_path / "y"), level=1, exts=["avi"])
 
 
 def test_build_file_list_videos_and_rawframes(tree, tmp_path):

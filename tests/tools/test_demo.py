@@ -5,12 +5,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from videohub import VideoProcessor
 from videohub.commands import demo as demo_command
 from videohub.data.video_reader import VideoReader, iter_frames
 from videohub.errors import ConfigError, VideoDecodeError
 from videohub.tools.demo import classify_long_video, classify_stream, sliding_windows
+from videohub.tools.scores import class_probabilities, top_labels
 
 FPS, HALF, SIZE = 10, 30, 64  # 6 s at 10 fps: 3 s "still", then 3 s "moving"; 64 x 64 frames
 
@@ -96,3 +98,14 @@ def test_stream_reads_a_source_until_its_end_or_max_seconds(setup, capsys):
         next(classify_stream(model, processor, str(root / "missing.mp4")))
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         demo_command.run(parse(["stream", video, "--model", str(root / "model"), "--option", "video_size"]))
+
+
+def test_class_probabilities_keep_probabilities_and_softmax_logits():
+    probs = torch.tensor([[0.7, 0.2, 0.1]])
+    torch.testing.assert_close(class_probabilities(probs), probs)  # average_clips="prob" output
+    logits = torch.tensor([[2.0, 0.0, -1.0]])
+    torch.testing.assert_close(class_probabilities(logits), logits.softmax(-1))
+    clips = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 2.0, -1.0]]])  # average_clips=None: (B, clips, C)
+    torch.testing.assert_close(class_probabilities(clips), torch.tensor([[1.0, 1.0, -1.0]]).softmax(-1))
+    ranked = top_labels(torch.tensor([0.1, 0.6, 0.3]), {0: "a", 1: "b"}, 2)
+    assert [(name, round(p, 6)) for name, p in ranked] == [("b", 0.6), ("2", 0.3)]

@@ -39,8 +39,8 @@ def resolve_label(label: Optional[str], config: Any) -> Optional[int]:
         return names[label]
     if label.lstrip("-").isdigit() and 0 <= int(label) < config.num_labels:
         return int(label)
-    some = ", ".join(list(names)[:8])
-    raise ConfigError(f"--label {label!r} is neither a class name of the model ({some}{', ...' if len(names) > 8 else ''}) "
+    some = ", ".join(list(names)[:8]) + (", ..." if len(names) > 8 else "")
+    raise ConfigError(f"--label {label!r} is neither a class name of the model ({some}) "
                       f"nor a class id in 0..{config.num_labels - 1}")
 
 

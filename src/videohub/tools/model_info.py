@@ -229,5 +229,6 @@ def format_table(info: ModelInfo) -> str:
     for stage in info.stages:
         p_share = 100.0 * stage.params / info.params if info.params else 0.0
         f_share = 100.0 * stage.flops / info.flops if info.flops else 0.0
-        lines.append(f"{stage.name:<{width}}  {stage.params:>14,}  {p_share:>6.2f}  {stage.flops:>18,}  {f_share:>6.2f}")
+        lines.append(f"{stage.name:<{width}}  {stage.params:>14,}  {p_share:>6.2f}  "
+                     f"{stage.flops:>18,}  {f_share:>6.2f}")
     return "\n".join(lines)

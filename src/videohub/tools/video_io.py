@@ -84,6 +84,8 @@ def write_frames(path: str, frames: Iterable[np.ndarray], fps: float = 5.0) -> i
         fps: Frame rate. Default 5.
     """
     ext = check_output_path(path)
+    if not fps > 0:
+        raise ConfigError(f"fps must be > 0, got {fps}")
     if ext == ".mp4":
         with Mp4Writer(path, fps) as writer:
             for frame in frames:

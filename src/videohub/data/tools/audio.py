@@ -1,4 +1,6 @@
-"""Audio tracks as ``.wav`` and log-mel features as ``.npy`` (mmaction2 ``extract_audio.py``, ``build_audio_features.py``).
+"""Audio tracks as ``.wav`` and log-mel features as ``.npy``.
+
+mmaction2's ``tools/data/extract_audio.py`` and ``tools/data/build_audio_features.py``.
 
 The features are those of mmaction2's ``AudioTools`` with its defaults (``spectrogram_type="lws"``):
 
@@ -24,7 +26,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ...errors import ConfigError, VideoDecodeError
-from .common import DONE, SKIPPED, JobReport, check_dirs, find_files, run_jobs
+from .common import DONE, SKIPPED, JobReport, check_dirs, find_inputs, run_jobs
 
 MIN_LEVEL_DB = -100.0
 REF_LEVEL_DB = 20.0
@@ -118,7 +120,7 @@ def extract_audios(src_dir: str, out_dir: str, level: int = 2, exts: Optional[Se
         raise ConfigError(f"channels must be 1 or 2, got {channels}")
     if sample_rate is not None and sample_rate <= 0:
         raise ConfigError(f"sample rate must be > 0, got {sample_rate}")
-    videos = find_files(src_dir, level, exts)
+    videos = find_inputs(src_dir, level, exts)
     job = functools.partial(_extract_job, src_dir=src_dir, out_dir=out_dir, resume=resume,
                             sample_rate=sample_rate, channels=channels)
     return run_jobs(job, videos, num_workers, desc="extract audio")
@@ -234,7 +236,7 @@ def build_audio_features(src_dir: str, out_dir: str, level: int = 2, exts: Optio
             raise ConfigError(f"{name} must be > 0, got {value}")
     if sample_rate < 2 * 7600:
         raise ConfigError(f"sample rate must be >= 15200 Hz (the mel bands reach 7600 Hz), got {sample_rate}")
-    files = find_files(src_dir, level, exts)
+    files = find_inputs(src_dir, level, exts)
     job = functools.partial(_feature_job, src_dir=src_dir, out_dir=out_dir, resume=resume, sample_rate=sample_rate,
                             fft_size=fft_size, hop_size=hop_size, num_mels=num_mels)
     return run_jobs(job, files, num_workers, desc="audio features")

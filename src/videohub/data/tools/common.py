@@ -83,6 +83,16 @@ def find_files(src_dir: str, level: int, exts: Optional[Sequence[str]] = None, d
     return sorted(found)
 
 
+def find_inputs(src_dir: str, level: int, exts: Optional[Sequence[str]] = None) -> List[str]:
+    """:func:`find_files`, raising :class:`ConfigError` (naming the folder, depth and extensions) when none match."""
+    found = find_files(src_dir, level, exts)
+    if not found:
+        pattern = "/".join(["<class>"] * (level - 1) + ["<name>"])
+        raise ConfigError(f"no input files in {src_dir!r} at {src_dir}/{pattern} with extension(s) "
+                          f"{', '.join(normalize_exts(exts))}; check --level and --ext")
+    return found
+
+
 def run_jobs(job: Callable[[str], str], items: Sequence[str], num_workers: int = 1, desc: str = "") -> JobReport:
     """Run ``job(item)`` for every item, in ``num_workers`` processes, with a progress bar.
 

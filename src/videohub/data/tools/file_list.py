@@ -94,7 +94,8 @@ def build_file_list(
     if fmt not in FORMATS:
         raise ConfigError(f"format must be one of {FORMATS}, got {fmt!r}")
     check_dirs(src_dir)
-    classes = sorted(d for d in os.listdir(src_dir) if not d.startswith(".") and os.path.isdir(os.path.join(src_dir, d)))
+    classes = sorted(d for d in os.listdir(src_dir)
+                     if not d.startswith(".") and os.path.isdir(os.path.join(src_dir, d)))
     if not classes:
         raise ConfigError(f"{src_dir!r} has no class folders; expected {src_dir}/<class>/<{fmt[:-1]}>")
     items = find_files(src_dir, 2, exts, dirs=fmt == "rawframes")

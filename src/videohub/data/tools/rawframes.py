@@ -21,7 +21,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from ...errors import ConfigError
-from .common import DONE, SKIPPED, JobReport, check_dirs, find_files, run_jobs
+from .common import DONE, SKIPPED, JobReport, check_dirs, find_inputs, run_jobs
 
 FILENAME_TMPL = "img_{:05d}.jpg"
 
@@ -128,7 +128,7 @@ def build_rawframes(
         raise ConfigError(f"JPEG quality must be in 1..100, got {quality}")
     if min(new_short, new_width, new_height) < 0:
         raise ConfigError("new_short, new_width and new_height must be >= 0")
-    videos = find_files(src_dir, level, exts)
+    videos = find_inputs(src_dir, level, exts)
     job = functools.partial(_job, src_dir=src_dir, out_dir=out_dir, new_short=new_short, new_width=new_width,
                             new_height=new_height, quality=quality, resume=resume)
     return run_jobs(job, videos, num_workers, desc="rawframes")

@@ -14,7 +14,7 @@ import os
 from typing import Optional, Sequence, Tuple
 
 from ...errors import ConfigError, VideoDecodeError
-from .common import DONE, SKIPPED, JobReport, check_dirs, find_files, run_jobs
+from .common import DONE, SKIPPED, JobReport, check_dirs, find_inputs, run_jobs
 
 
 def short_side_size(height: int, width: int, short_side: int) -> Tuple[int, int]:
@@ -105,6 +105,6 @@ def resize_videos(src_dir: str, out_dir: str, short_side: int = 256, level: int 
     check_dirs(src_dir, out_dir)
     if short_side < 2 or short_side % 2:
         raise ConfigError(f"short side must be an even number >= 2 (H.264 yuv420p), got {short_side}")
-    videos = find_files(src_dir, level, exts)
+    videos = find_inputs(src_dir, level, exts)
     job = functools.partial(_job, src_dir=src_dir, out_dir=out_dir, short_side=short_side, resume=resume)
     return run_jobs(job, videos, num_workers, desc="resize")
