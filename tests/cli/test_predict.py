@@ -68,7 +68,7 @@ def test_decoding_workers_give_the_same_predictions_in_order(tiny, capsys):
 @pytest.mark.parametrize("average_clips", ["prob", "score", None])
 def test_reported_scores_are_the_reference_probabilities(tiny, average_clips):
     from videohub import TSNForVideoClassification
-    from videohub.commands.predict import probabilities
+    from videohub.tools.scores import class_probabilities as probabilities
 
     model = TSNForVideoClassification(tiny.model.config.__class__(**{**tiny.model.config.to_dict(),
                                                                      "average_clips": average_clips})).eval()

@@ -128,7 +128,7 @@ def test_pipeline_from_a_folder_matches_the_cli_and_the_reference(video, tmp_pat
     """
     from transformers.utils import is_torchvision_available
 
-    from videohub.commands.predict import probabilities
+    from videohub.tools.scores import class_probabilities as probabilities
 
     path, _ = video
     config = TSNConfig(backbone=dict(type="ResNet", depth=18), cls_head=dict(type="TSNHead", in_channels=512),

@@ -330,11 +330,6 @@ class _VideoInputs:
             return path, None, str(err)
 
 
-def probabilities(logits: Any) -> Any:
-    """Class probabilities ``(B, C)``: the softmax of a model's ``logits`` (the averaged probability over views)."""
-    return logits.float().softmax(-1)
-
-
 def _load(args: argparse.Namespace, device: Any) -> Tuple[Any, Any]:
     """The model (eval mode, on ``device`` in ``args.dtype``) and processor (views overridden)."""
     import torch
@@ -397,6 +392,8 @@ def _predict(videos: Sequence[str], args: argparse.Namespace, device: Any, targe
     import torch
     from tqdm import tqdm
 
+    from ..tools.scores import class_probabilities
+
     model, processor = _load(args, device)
     id2label = model.config.id2label
     records: List[Dict[str, Any]] = []
@@ -414,7 +411,7 @@ def _predict(videos: Sequence[str], args: argparse.Namespace, device: Any, targe
                 continue
             with torch.inference_mode():
                 logits = model(pixel_values=pixel_values.to(device=device, dtype=model.dtype)).logits
-            probs = probabilities(logits)[0]
+            probs = class_probabilities(logits)[0]
             scores, ids = probs.topk(min(args.top_k, probs.numel()))
             record = {"video": path, "predictions": [
                 {"label": id2label.get(int(i), str(int(i))), "score": round(float(s), 6)} for s, i in zip(scores, ids)]}

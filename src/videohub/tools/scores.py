@@ -8,17 +8,12 @@ import torch
 
 
 def class_probabilities(logits: torch.Tensor) -> torch.Tensor:
-    """``(B, num_labels)`` probabilities from ``logits`` (``(B, C)``, or ``(B, clips, C)`` averaged).
+    """``(B, num_labels)`` class probabilities: the softmax of a videohub model's ``logits``.
 
-    A model with ``average_clips="prob"`` may return averaged probabilities in ``logits`` (rows
-    that are non-negative and sum to 1); those are kept, anything else goes through a softmax.
+    For every ``average_clips`` mode this is the probability averaged over views as the reference
+    does it (``"prob"`` averages probabilities; the logits are their log).
     """
-    logits = logits.detach().float()
-    if logits.dim() == 3:
-        logits = logits.mean(dim=1)
-    rows_are_probs = bool((logits >= 0).all()) and torch.allclose(logits.sum(-1), torch.ones(logits.shape[0]),
-                                                                  atol=1e-4)
-    return logits if rows_are_probs else logits.softmax(-1)
+    return logits.detach().float().softmax(-1)
 
 
 def top_labels(probs: torch.Tensor, id2label: Any, k: int) -> List[Tuple[str, float]]:
