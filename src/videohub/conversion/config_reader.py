@@ -940,8 +940,11 @@ def _read_text(path: str, budget: _Budget) -> str:
         budget.spend(_FILE_WORK)
     except _Limit as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    with open(path, "rb") as f:
-        raw = f.read(MAX_FILE_BYTES + 1)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigError(
             f"{path}:1: config file is larger than {MAX_FILE_BYTES} bytes "
