@@ -375,3 +375,10 @@ def test_yaml_and_json_syntax_errors_name_the_line(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(bad_json)
     assert str(info.value) == f"{bad_json}:3: cannot parse config: Expecting ',' delimiter (column 1)"
+
+
+def test_json_integer_at_the_bound(tmp_path):
+    path = write(tmp_path, "edge.json", '{"a": %d,\n"b": %d}\n' % (2 ** 4096 - 1, -(2 ** 4096 - 1)))
+    assert load_config(path) == {"a": 2 ** 4096 - 1, "b": -(2 ** 4096 - 1)}
+    path = write(tmp_path, "over.json", '{"a": 1,\n"b": %d}\n' % 2 ** 4096)
+    refused(path, 2, "an integer of 1234 digits is larger than the reader's bound of 4096 bits")
