@@ -29,6 +29,7 @@ class TimeSformerHead(BaseHead):
         super().__init__(num_classes, in_channels, loss_cls, **kwargs)
         self.init_std = init_std
         self.fc_cls = nn.Linear(in_channels, num_classes)
+        self.init_weights()
 
     def init_weights(self) -> None:
         """Truncated normal ``N(0, init_std)`` in ``[-2, 2]`` for the weight, zero bias (mmcv ``trunc_normal_init``)."""
