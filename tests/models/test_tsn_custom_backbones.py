@@ -140,6 +140,18 @@ def test_densenet_output_is_pooled_features_without_relu():
     torch.testing.assert_close(dense(x), feat.mean(dim=(2, 3), keepdim=True))
 
 
+@pytest.mark.parametrize("preset", ["tsn_rn101_32x4d_320p_1x1x3_100e_kinetics400_rgb",
+                                    "tsn_dense161_320p_1x1x3_100e_kinetics400_rgb"])
+def test_preset_parameter_count_equals_mmaction2_metafile(preset):
+    from videohub.conversion.presets import get_preset
+
+    entry = get_preset(preset)
+    config = config_from_mmaction2(entry["model"], entry["test_pipeline"])
+    with torch.device("meta"):
+        model = videohub.AutoModelForVideoClassification.from_config(config)
+    assert sum(p.numel() for p in model.parameters()) == entry["metadata"]["Parameters"]  # 42948304 / 27355600
+
+
 def test_zoo_configs_convert_to_tsn():
     assert arch_for_model_cfg(RESNEXT_ZOO) == "tsn" and arch_for_model_cfg(DENSENET_ZOO) == "tsn"
     dense_cfg = config_from_mmaction2(DENSENET_ZOO)
