@@ -159,6 +159,9 @@ def test_zoo_configs_convert_to_tsn():
                                                                             "pretrained": None}
     resnext_cfg = config_from_mmaction2(RESNEXT_ZOO)
     assert resnext_cfg.backbone["type"] == "mmcls.ResNeXt" and resnext_cfg.cls_head["in_channels"] == 2048
+    # without an explicit head width, the head follows the backbone
+    assert videohub.TSNConfig(backbone=dict(type="torchvision.densenet161")).cls_head["in_channels"] == 2208
+    assert videohub.TSNConfig(backbone=dict(type="mmcls.ResNeXt", depth=50, out_indices=(2,))).cls_head["in_channels"] == 1024
 
 
 @pytest.mark.parametrize("backbone", [TINY_RESNEXT, TINY_DENSENET])
