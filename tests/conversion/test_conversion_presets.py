@@ -22,7 +22,7 @@ def test_zoo_structure():
     zoo = load_zoo()
     assert zoo["source"]["version"] == "0.24.1"
     entries = zoo["entries"]
-    assert len(entries) == 149 and len(list_presets()) == 126
+    assert len(entries) == 154 and len(list_presets()) == 131
     for e in entries:
         assert REQUIRED <= set(e), e["name"]
         assert e["dataset"] in IN_SCOPE and e["metrics"]
@@ -50,8 +50,13 @@ def test_pending_and_not_covered_entries():
     with pytest.raises(ConfigError, match="is a localizer \\(bmn\\); videohub cannot convert it yet"):
         get_preset("bmn_400x100_9e_2x8_activitynet_feature_cuhk_mean_100")
     not_covered = {n["name"] for n in load_zoo()["not_covered"]}
-    assert "timesformer_divST_8x32x1_15e_kinetics400_rgb" in not_covered
     assert "tsn_swin_transformer_video_320p_1x1x3_100e_kinetics400_rgb" in not_covered
+    for name, arch in (("timesformer_divST_8x32x1_15e_kinetics400_rgb", "timesformer"),
+                       ("timesformer_jointST_8x32x1_15e_kinetics400_rgb", "timesformer"),
+                       ("timesformer_spaceOnly_8x32x1_15e_kinetics400_rgb", "timesformer"),
+                       ("tsn_rn101_32x4d_320p_1x1x3_100e_kinetics400_rgb", "tsn"),
+                       ("tsn_dense161_320p_1x1x3_100e_kinetics400_rgb", "tsn")):
+        assert name not in not_covered and get_preset(name)["arch"] == arch
 
 
 def test_published_facts_of_known_presets():

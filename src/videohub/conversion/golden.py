@@ -24,6 +24,13 @@ def golden_dir() -> str:
     return os.environ.get("VIDEOHUB_GOLDEN_DIR", DEFAULT_GOLDEN_DIR)
 
 
+def golden_zoo_dir() -> str:
+    """The golden files of the rest of the 0.24.1 zoo (README §3b): ``$VIDEOHUB_GOLDEN_ZOO_DIR``,
+    default the ``golden_zoo`` folder next to :func:`golden_dir`."""
+    default = os.path.join(os.path.dirname(os.path.normpath(golden_dir())), "golden_zoo")
+    return os.environ.get("VIDEOHUB_GOLDEN_ZOO_DIR", default)
+
+
 def _regenerate(recipe: Dict[str, Any], key: str) -> torch.Tensor:
     rng = np.random.RandomState(recipe["seed"])
     array = rng.uniform(recipe["low"], recipe["high"], size=recipe["shape"]).astype(np.float32)

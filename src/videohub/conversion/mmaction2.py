@@ -72,13 +72,14 @@ def arch_for_model_cfg(model_cfg: Mapping[str, Any]) -> str:
 
 
 def _strip_pretrained(cfg: Any) -> Any:
-    """Set every ``pretrained=<path or URL>`` in a backbone dict to ``None``.
+    """Set every ``pretrained=<path or URL>`` (or torchvision's ``pretrained=True``) in a backbone dict to ``None``.
 
     mmaction2's ``tools/test.py`` does the same before loading a checkpoint: the checkpoint holds
     every weight, so the ImageNet/Kinetics initialization is neither needed nor fetched.
     """
     if isinstance(cfg, dict):
-        return {k: (None if k == "pretrained" and isinstance(v, str) else _strip_pretrained(v)) for k, v in cfg.items()}
+        return {k: (None if k == "pretrained" and isinstance(v, (str, bool)) else _strip_pretrained(v))
+                for k, v in cfg.items()}
     if isinstance(cfg, list):
         return [_strip_pretrained(v) for v in cfg]
     return cfg

@@ -3,6 +3,8 @@
 from ...modeling_recognizer import VideoRecognizerForVideoClassification, VideoRecognizerModel
 from .configuration_tsn import TSNConfig
 from ...layers.resnet import ResNet  # noqa: F401  (the backbone: registers it for config dicts)
+from .densenet import DenseNet161  # noqa: F401  (custom backbone "torchvision.densenet161")
+from .resnext import ResNeXt  # noqa: F401  (custom backbone "mmcls.ResNeXt")
 from .tsn_head import TSNHead  # noqa: F401  (the head: registers it for config dicts)
 
 
