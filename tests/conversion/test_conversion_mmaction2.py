@@ -270,7 +270,7 @@ def test_convert_golden_tsn_gives_the_reference_logits(tmp_path, golden):
         out = loaded(pixel_values=g["input"])
     ref = g["output"]
     assert (out.clip_logits - ref).abs().max() <= 1e-4 * ref.abs().max() + 1e-5
-    assert (out.logits - g["extra"]["test_output"]).abs().max() <= 1e-4 * ref.abs().max() + 1e-5
+    assert (out.scores - g["extra"]["test_output"]).abs().max() <= 1e-4 * ref.abs().max() + 1e-5
 
 
 def test_list_presets_and_missing_output(capsys):

@@ -57,8 +57,8 @@ def test_golden_parity_model(golden, name):
     model = build_model(config_from_mmaction2(g["config"]), g["state_dict"], source=name)
     assert model.main_input_name == "input_features"
     with torch.no_grad():
-        logits = model(input_features=g["input"]).logits  # (N, clips, 1, T, F)
-    assert_close_to_ref(logits, g["extra"]["test_output"], f"{name} model logits")
+        scores = model(input_features=g["input"]).scores  # (N, clips, 1, T, F)
+    assert_close_to_ref(scores, g["extra"]["test_output"], f"{name} model scores")
 
 
 def bn_eval(x, bn):

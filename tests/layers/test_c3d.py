@@ -54,8 +54,8 @@ def test_golden_parity_model(golden, name):
     g = c3d_golden(golden, name)
     model = build_model(config_from_mmaction2(g["config"]), g["state_dict"], source=name)
     with torch.no_grad():
-        logits = model(pixel_values=g["input"].permute(0, 1, 3, 2, 4, 5)).logits
-    assert_close_to_ref(logits, g["extra"]["test_output"], f"{name} model logits")
+        scores = model(pixel_values=g["input"].permute(0, 1, 3, 2, 4, 5)).scores
+    assert_close_to_ref(scores, g["extra"]["test_output"], f"{name} model scores")
 
 
 @pytest.mark.parametrize("t, h, w, expected", [

@@ -84,8 +84,8 @@ def test_golden_parity_model(golden, name):
     x = g["input"]
     pixel_values = x.permute(0, 1, 3, 2, 4, 5) if g["kind"] == "rec3d" else x  # 3D: NVCTHW -> BVTCHW
     with torch.no_grad():
-        logits = model(pixel_values=pixel_values).logits
-    assert_close_to_ref(logits, g["extra"]["test_output"], f"{name} model logits")
+        scores = model(pixel_values=pixel_values).scores
+    assert_close_to_ref(scores, g["extra"]["test_output"], f"{name} model scores")
 
 
 def small_tpn(flow_type="cascade", **overrides):

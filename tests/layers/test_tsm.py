@@ -298,6 +298,6 @@ def test_rec2d_golden_parity(golden, name):
             result = model(pixel_values=x, output_hidden_states=True)
         feat, out = result.hidden_states[0], result.clip_logits
         ref = data["extra"]["test_output"]
-        _assert_close_to_ref(result.logits, ref.reshape(result.logits.shape), f"{name} test_output")
+        _assert_close_to_ref(result.scores, ref.reshape(result.scores.shape), f"{name} test_output")
     _assert_close_to_ref(feat, data["extra"]["backbone_feat"], f"{name} backbone_feat")
     _assert_close_to_ref(out, data["output"], f"{name} output")

@@ -60,8 +60,8 @@ def test_golden_parity_model(golden, name):
     model = build_model(config_from_mmaction2(g["config"]), g["state_dict"], source=name)
     pixel_values = g["input"].permute(0, 1, 3, 2, 4, 5)  # (N, V, C, T, H, W) -> (B, V, T, C, H, W)
     with torch.no_grad():
-        logits = model(pixel_values=pixel_values).logits
-    assert_close_to_ref(logits, g["extra"]["test_output"], f"{name} model logits")
+        scores = model(pixel_values=pixel_values).scores
+    assert_close_to_ref(scores, g["extra"]["test_output"], f"{name} model scores")
 
 
 def test_round_width_and_depths_by_hand():
