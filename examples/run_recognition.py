@@ -25,7 +25,6 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-IMAGENET_NORM = dict(type="Normalize", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_bgr=False)
 RECIPE_EXTS = (".json", ".yaml", ".yml", ".py")
 
 
@@ -109,6 +108,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     g.add_argument("--checkpointing_steps", default=None, help="save a resumable state every N steps, or 'epoch'")
     g.add_argument("--checkpoints_total_limit", type=int, default=None, help="keep only the newest N checkpoints")
     g.add_argument("--resume_from_checkpoint", default=None, help="'latest' or a checkpoint folder")
+    g.add_argument("--resume_strict", action="store_true",
+                   help="with --resume_from_checkpoint latest: stop if the newest checkpoint has a missing or "
+                        "damaged file (default: warn and resume from the newest complete one)")
     g.add_argument("--eval_interval", type=int, default=None, help="evaluate every N epochs during training (recipe or 1)")
     g.add_argument("--eval_steps", type=int, default=None, help="evaluate every N steps instead of by epoch")
     g.add_argument("--save_best", default="auto",
@@ -206,31 +208,33 @@ def class_names(args: argparse.Namespace, raws: Sequence[Any]) -> Optional[List[
 
 
 def default_pipelines(config: Any, args: argparse.Namespace) -> Dict[str, List[Dict[str, Any]]]:
-    """TSN-style (2D) or I3D-style (3D) train/val/test pipelines from the clip options."""
+    """TSN-style (2D) or I3D-style (3D) train/val/test pipelines from the clip options (ending in ToModelInputs)."""
+    from videohub.processing import IMAGENET_MEAN, IMAGENET_STD
+
+    norm = dict(type="Normalize", mean=IMAGENET_MEAN, std=IMAGENET_STD, to_bgr=False)
     is_2d = config.recognizer == "Recognizer2D"
     frames = args.num_frames or config.num_frames
     if is_2d:
         sampler = dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=frames)
     else:
         sampler = dict(type="SampleFrames", clip_len=frames, frame_interval=args.frame_interval or 1, num_clips=1)
-    fmt = "NCHW" if is_2d else "NCTHW"
-    tail = [dict(type="FormatShape", input_format=fmt), dict(type="Collect", keys=["imgs", "label"], meta_keys=[])]
+    tail = dict(type="ToModelInputs")
     crop, short = args.crop_size, args.short_side_size
     train = [dict(type="PyAVInit"), sampler, dict(type="PyAVDecode"), dict(type="Resize", scale=[-1, short]),
              dict(type="MultiScaleCrop", input_size=crop, scales=[1, 0.875, 0.75, 0.66], random_crop=False,
                   max_wh_scale_gap=1),
              dict(type="Resize", scale=[crop, crop], keep_ratio=False), dict(type="Flip", flip_ratio=args.flip_ratio),
-             IMAGENET_NORM, *tail, dict(type="ToTensor", keys=["imgs", "label"])]
+             norm, tail]
     val_sampler = dict(sampler, test_mode=True)
     val = [dict(type="PyAVInit"), val_sampler, dict(type="PyAVDecode"), dict(type="Resize", scale=[-1, short]),
-           dict(type="CenterCrop", crop_size=crop), IMAGENET_NORM, *tail, dict(type="ToTensor", keys=["imgs"])]
+           dict(type="CenterCrop", crop_size=crop), norm, tail]
     test_sampler = dict(val_sampler)
     if args.num_test_clips:
         test_sampler["num_clips"] = args.num_test_clips
     crop_step = {"center": dict(type="CenterCrop", crop_size=crop), "three": dict(type="ThreeCrop", crop_size=crop),
                  "ten": dict(type="TenCrop", crop_size=crop)}[args.test_crop]
     test = [dict(type="PyAVInit"), test_sampler, dict(type="PyAVDecode"), dict(type="Resize", scale=[-1, short]),
-            crop_step, IMAGENET_NORM, *tail, dict(type="ToTensor", keys=["imgs"])]
+            crop_step, norm, tail]
     return {"train_pipeline": train, "val_pipeline": val, "test_pipeline": test}
 
 
@@ -306,6 +310,7 @@ def loop_config(args: argparse.Namespace, recipe: Dict[str, Any]):
                          warmup_by_epoch=False)
     changes: Dict[str, Any] = dict(optimizer=opt, lr_config=lr_config, seed=args.seed,
                                    resume_from_checkpoint=args.resume_from_checkpoint,
+                                   resume_strict=args.resume_strict,
                                    checkpointing_steps=args.checkpointing_steps or cfg.checkpointing_steps,
                                    checkpoints_total_limit=args.checkpoints_total_limit,
                                    class_balanced=args.class_balanced_sampling, sampling_power=args.sampling_power,
@@ -343,22 +348,25 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     from videohub.errors import ConfigError
     from videohub.model_card import build_model_card
     from videohub.processing import VideoProcessor
-    from videohub.training import loop
+    from videohub import training
     from videohub.utils import logging as vh_logging
     from videohub.utils.io import atomic_write_text
 
     if args.deterministic:
-        loop.enable_determinism()
+        training.enable_determinism()
     recipe = load_config(args.config_name) if is_recipe(args.config_name) else {}
     cfg = loop_config(args, recipe)
-    accelerator = loop.make_accelerator(cfg, mixed_precision=args.mixed_precision)
+    training.check_output_dir(cfg.output_dir)  # before any data is read or any step is taken
+    accelerator = training.make_accelerator(cfg, mixed_precision=args.mixed_precision)
     logger = vh_logging.get_logger("videohub.examples.run_recognition")
     if accelerator.is_main_process:
         vh_logging.set_verbosity(logging.INFO)
-    resume = loop.find_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint) if cfg.resume_from_checkpoint else None
-    seed = loop.shared_seed(cfg.seed if cfg.seed is not None or resume is None else loop.checkpoint_seed(resume),
-                            accelerator)
-    cfg = dataclasses.replace(cfg, seed=seed)
+    resume = (training.find_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint, strict=cfg.resume_strict)
+              if cfg.resume_from_checkpoint else None)
+    seed = training.shared_seed(cfg.seed if cfg.seed is not None or resume is None else training.checkpoint_seed(resume),
+                                accelerator)
+    # the loop resumes from the checkpoint found here (its fallback warnings are not repeated)
+    cfg = dataclasses.replace(cfg, seed=seed, resume_from_checkpoint=resume or cfg.resume_from_checkpoint)
     set_seed(seed)
 
     # ---- data (metadata only; decoding happens lazily in the transforms)
@@ -368,7 +376,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         raw_val = load_raw(args.dataset_format, args.val_annotations, val_root, args)
         raw_test = load_raw(args.dataset_format, args.test_annotations, val_root, args)
     raws = [r for r in (raw_train, raw_val, raw_test) if r is not None]
-    data_labels = [lab for r in raws for lab in (loop.labels_of(r) or [])]
+    data_labels = [lab for r in raws for lab in (training.labels_of(r) or [])]
     num_data_classes = max(data_labels) + 1 if data_labels else 0
 
     # ---- model and processor
@@ -398,16 +406,15 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         model = videohub.AutoVideoModel.from_config(config)
     if config.recognizer == "AudioRecognizer":
         raise ConfigError("run_recognition.py trains video models; audio recognizers are not supported here")
-    input_format = "NCHW" if config.recognizer == "Recognizer2D" else "NCTHW"
 
     pipelines = default_pipelines(config, args)
     if processor is not None:
-        from_processor = loop.pipeline_from_processor(processor, input_format)
+        from_processor = training.pipeline_from_processor(processor)
         pipelines.update(val_pipeline=from_processor, test_pipeline=from_processor)
     for key in ("train_pipeline", "val_pipeline", "test_pipeline"):
         if recipe.get(key):
-            pipelines[key] = recipe[key]
-        pipelines[key] = loop.adapt_decoding(pipelines[key], args.dataset_format)
+            pipelines[key] = training.to_model_pipeline(recipe[key])
+        pipelines[key] = training.adapt_decoding(pipelines[key], args.dataset_format)
     if processor is None:
         processor = VideoProcessor.from_mmaction2_pipeline(pipelines["val_pipeline"])
     on_error = "skip" if args.skip_bad_samples else "raise"
@@ -425,18 +432,20 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
     results: Dict[str, Any] = {}
     if args.do_train:
-        results.update(loop.train(model, train_ds, cfg, eval_dataset=val_ds, test_dataset=test_ds,
-                                  accelerator=accelerator, processor=processor,
-                                  train_labels=loop.labels_of(raw_train), meta={"argv": _public_argv(argv)}))
+        results.update(training.train(model, train_ds, cfg, eval_dataset=val_ds, test_dataset=test_ds,
+                                      accelerator=accelerator, processor=processor,
+                                      train_labels=training.labels_of(raw_train), meta={"argv": _public_argv(argv)}))
     else:
         model = accelerator.prepare(model)
     if args.do_eval:
-        loader = accelerator.prepare(loop.build_eval_loader(val_ds, cfg.per_device_eval_batch_size, cfg.num_workers))
-        results.update(loop.evaluate(model, loader, accelerator, cfg.topk, prefix="eval",
+        loader = accelerator.prepare(training.build_eval_loader(val_ds, cfg.per_device_eval_batch_size,
+                                                                cfg.num_workers))
+        results.update(training.evaluate(model, loader, accelerator, cfg.topk, prefix="eval",
                                      predictions_file=predictions_file("eval")))
     if args.do_test:
-        loader = accelerator.prepare(loop.build_eval_loader(test_ds, cfg.per_device_eval_batch_size, cfg.num_workers))
-        results.update(loop.evaluate(model, loader, accelerator, cfg.topk, prefix="test",
+        loader = accelerator.prepare(training.build_eval_loader(test_ds, cfg.per_device_eval_batch_size,
+                                                                cfg.num_workers))
+        results.update(training.evaluate(model, loader, accelerator, cfg.topk, prefix="test",
                                      predictions_file=predictions_file("test")))
     if accelerator.is_main_process:
         logger.info("results: %s", json.dumps(results, indent=2))
@@ -465,5 +474,20 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     return results
 
 
+def cli(argv: Optional[Sequence[str]] = None) -> int:
+    """:func:`main` as a command (``argv`` default ``sys.argv[1:]``): a videohub error (bad option,
+    unwritable --output_dir, damaged checkpoint, full disk) is printed as one line; the status is 2."""
+    try:
+        main(argv)
+    except Exception as err:
+        from videohub.errors import VideohubError
+
+        if not isinstance(err, VideohubError):
+            raise
+        print(f"{os.path.basename(__file__)}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -146,9 +146,7 @@ def inference_recognizer(
     Raises:
         VideoDecodeError: ``video_path`` is missing, or a folder without ``use_frames`` (or a file with it).
     """
-    from .data.pipelines.compose import Compose
     from .processing import VideoProcessor
-    from .training.loop import VideoCollator, pipeline_from_processor
 
     use_frames = use_frames or bool(getattr(model, "use_frames", False))
     if not os.path.exists(video_path):
@@ -161,16 +159,8 @@ def inference_recognizer(
         outputs = (outputs,)
     config = model.config
     processor = getattr(model, "processor", None) or VideoProcessor()
-    input_format = "NCHW" if config.recognizer == "Recognizer2D" else "NCTHW"
-    pipeline = Compose(pipeline_from_processor(processor, input_format, "rawframe" if use_frames else "video"))
-    if use_frames:
-        frames = sorted(f for f in os.listdir(video_path) if f.startswith("img_"))
-        data = dict(frame_dir=video_path, total_frames=len(frames), label=-1, start_index=1,
-                    filename_tmpl="img_{:05}.jpg", modality="RGB")
-    else:
-        data = dict(filename=video_path, label=-1, start_index=0, modality="RGB")
-    batch = VideoCollator()([pipeline(data)])
-    device = next(model.parameters()).device
+    pixel_values = processor(video_path)["pixel_values"]  # a rawframe folder or a video file, as `videohub predict`
+    weight = next(model.parameters())
     captured: Dict[str, Any] = {}
     handles = []
     for name in outputs or ():
@@ -180,7 +170,7 @@ def inference_recognizer(
     model.eval()
     try:
         with torch.no_grad():
-            scores = model(pixel_values=batch["pixel_values"].to(device)).logits[0]
+            scores = model(pixel_values=pixel_values.to(device=weight.device, dtype=weight.dtype)).logits[0]
     finally:
         for handle in handles:
             handle.remove()
@@ -217,7 +207,7 @@ def loop_config_from_mmaction2(cfg: Mapping[str, Any], validate: bool = False,
     ``model.train_cfg.blending`` (or a top-level ``train_cfg.blending``), ``gradient_accumulation_steps``
     (videohub) and ``optimizer_config.cumulative_iters`` (mmcv's gradient accumulation).
     """
-    from .training.loop import LoopConfig
+    from .training import LoopConfig
 
     test = dict(test or {})
     if not cfg.get("work_dir"):
@@ -273,10 +263,15 @@ def loop_config_from_mmaction2(cfg: Mapping[str, Any], validate: bool = False,
 
 
 def _as_dataset(ds: Any, what: str) -> Any:
+    """A dataset object; a config dict is built with its pipeline ending in ``ToModelInputs``."""
     if isinstance(ds, Mapping):
         from .data.datasets import build_dataset
+        from .data.pipeline_translation import to_model_pipeline
 
-        return build_dataset(dict(ds))
+        ds = dict(ds)
+        if ds.get("pipeline") and all(isinstance(step, Mapping) for step in ds["pipeline"]):
+            ds["pipeline"] = to_model_pipeline(ds["pipeline"])
+        return build_dataset(ds)
     if ds is None:
         raise ConfigError(f"train_model: {what} is missing")
     return ds
@@ -313,7 +308,7 @@ def train_model(
     Returns:
         The loop's results (``train_loss``, ``eval_*``, ``best_*``, ``test_best_*``, ``test_last_*``).
     """
-    from .training.loop import make_accelerator, train
+    from .training import make_accelerator, train
 
     if isinstance(dataset, (list, tuple)):
         if len(dataset) != 1:

@@ -106,6 +106,13 @@ def test_inference_recognizer_on_rawframes(mm_files, small_videos, tmp_path):
     np.testing.assert_allclose(sorted((s for _, s in top), reverse=True), np.sort(expected)[::-1], rtol=1e-5, atol=1e-6)
     with pytest.raises(VideoDecodeError, match="rawframe folder"):
         apis.inference_recognizer(model, os.path.join(small_videos, "videos", "left", "left_001.mp4"))
+    # the processor reads the folder itself (as `videohub predict` would): frames counted up to the first gap
+    assert model.processor(str(folder))["pixel_values"].shape == (1, 2, 1, 3, 32, 32)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "img_00002.jpg").write_bytes(b"")
+    with pytest.raises(VideoDecodeError, match=r"empty.*img_00001\.jpg"):
+        apis.inference_recognizer(model, str(empty))
 
 
 def test_init_recognizer_from_a_videohub_folder(mm_files, tmp_path):

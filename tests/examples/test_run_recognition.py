@@ -44,7 +44,7 @@ def test_two_processes_train_evaluate_and_push(tmp_path, small_videos, tiny_reci
     from videohub.data import load_dataset, make_transform
     from videohub.hub import local_hub
     from videohub.metrics import mean_class_accuracy, top_k_accuracy
-    from videohub.training.loop import VideoCollator
+    from videohub.data.collate import VideoCollator
     from videohub.training.testing import single_gpu_test
 
     out, cache = tmp_path / "out", tmp_path / "cache"
@@ -103,8 +103,9 @@ def _weights(path):
     return load_file(os.path.join(path, "model.safetensors"))
 
 
-def test_kill_and_resume_matches_uninterrupted(tmp_path, small_videos, tiny_recipe, example, fresh_accelerate):
-    """Stopped after step 3 and resumed with 'latest' == uninterrupted (bf16, CutMix, accumulation, precise BN, ...)."""
+def test_kill_and_resume_matches_uninterrupted(tmp_path, small_videos, tiny_recipe, example, fresh_accelerate, capsys):
+    """Stopped after step 3 and resumed with 'latest' == uninterrupted (bf16, CutMix, accumulation, precise BN, ...);
+    a damaged latest checkpoint falls back to the one before it, or stops with --resume_strict."""
     base = ["--config_name", tiny_recipe, "--train_annotations", os.path.join(small_videos, "train.txt"),
             "--seed", "3", "--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "2",
             "--mixed_precision", "bf16", "--blending", "cutmix", "--max_grad_norm", "1.0",
@@ -141,6 +142,20 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, small_videos, tiny_reci
     c = load_file(str(parts / "step_3" / "model.safetensors"))
     assert any(not torch.equal(c[k], a[k]) for k in a if k.endswith("weight"))
     assert (parts / "latest").read_text().strip() == "step_5"
+
+    # the latest checkpoint damaged (weights truncated by a crash): --resume_strict stops and names the file ...
+    weights = parts / "step_5" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    fresh_accelerate()
+    again = base + _common(small_videos, parts, cache, "--max_train_steps", "5", "--resume_from_checkpoint", "latest")
+    assert example.cli(again + ["--resume_strict"]) == 2
+    assert str(weights) in capsys.readouterr().err
+    # ... and without it the run falls back to step_4 and still ends exactly like the uninterrupted one
+    fresh_accelerate()
+    assert example.main(again)["completed_steps"] == 5
+    b = _weights(parts)
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=1e-6, atol=1e-7, msg=key)
 
 
 @pytest.mark.slow
@@ -212,3 +227,21 @@ def test_eval_only_and_test_modes_from_a_saved_model(tmp_path, small_videos, tin
                   "--cache_dir", str(tmp_path / "cache")])
     np.testing.assert_allclose(json.loads((raw_out / "test_predictions.json").read_text())["scores"],
                                json.loads((out / "test_predictions.json").read_text())["scores"], rtol=1e-5, atol=1e-6)
+
+
+def test_unwritable_output_dir_is_one_clear_error_before_any_data_is_read(tmp_path, example, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    status = example.cli(["--arch", "tsn", "--train_annotations", str(tmp_path / "missing.txt"),
+                          "--output_dir", str(blocker / "out")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("run_recognition.py: error: the output directory") and "a_file" in err
+    assert "Traceback" not in err and "missing.txt" not in err
+
+
+def test_resume_strict_reaches_the_loop(tmp_path, example):
+    argv = ["--arch", "tsn", "--train_annotations", "t.txt", "--output_dir", str(tmp_path),
+            "--resume_from_checkpoint", "latest"]
+    assert example.loop_config(example.parse_args(argv), {}).resume_strict is False
+    assert example.loop_config(example.parse_args(argv + ["--resume_strict"]), {}).resume_strict is True

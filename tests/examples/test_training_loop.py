@@ -1,4 +1,5 @@
-"""videohub.training.loop pieces: schedules, collation, seeding, checkpoints, metrics, recipes, Trainer."""
+"""videohub.training pieces: schedules, the batch contract, pipeline translation, seeding, metrics, the loop,
+recipes, transformers.Trainer."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ import pytest
 import torch
 from torch import nn
 
-from videohub.errors import CheckpointError, ConfigError, ShapeError
-from videohub.training import loop
+from videohub import training
+from videohub.data.pipelines.formatting import DEFAULT_META_KEYS
+from videohub.errors import ConfigError, ShapeError
+from videohub.registry import PIPELINES
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def _lrs(lr_config, steps_per_epoch, total_steps, base=1.0):
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=base)
-    sched = loop.make_lr_scheduler(opt, lr_config, steps_per_epoch, total_steps)
+    sched = training.make_lr_scheduler(opt, lr_config, steps_per_epoch, total_steps)
     out = []
     for _ in range(total_steps):
         out.append(opt.param_groups[0]["lr"])
@@ -62,25 +65,102 @@ def test_tin_by_epoch_shifts_by_warmup_iters_and_by_steps_matches_lr_at():
 def test_lr_config_errors_name_the_problem(cfg, words):
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
     with pytest.raises(ConfigError, match=words):
-        loop.make_lr_scheduler(opt, cfg, 2, 4)
+        training.make_lr_scheduler(opt, cfg, 2, 4)
 
 
 def test_collator_layouts_and_labels():
-    # NCTHW clips (V=2, C=3, T=4, 5x5) become (B, V, T, C, H, W)
+    # ToModelInputs samples are stacked as they are: (B, V, T, C, H, W) and a (B,) label vector
+    frames = np.arange(2 * 4 * 5 * 5 * 3, dtype=np.uint8).reshape(8, 5, 5, 3)  # 2 views x 4 frames, HWC
+    step = PIPELINES.build(dict(type="ToModelInputs"))
+    samples = [step(dict(imgs=list(frames + i), clip_len=4, num_clips=2, label=i, filename="x")) for i in (1, 3)]
+    assert set(samples[0]) == {"pixel_values", "labels"} and samples[0]["labels"].dim() == 0
+    batch = training.VideoCollator()(samples)
+    assert batch["pixel_values"].shape == (2, 2, 4, 3, 5, 5) and batch["pixel_values"].dtype == torch.float32
+    assert torch.equal(batch["pixel_values"][1, 1, 2, 0], torch.from_numpy(frames[4 + 2, :, :, 0] + 3).float())
+    assert batch["labels"].tolist() == [1, 3] and set(batch) == {"pixel_values", "labels"}
+    # mmaction2 tails: NCTHW clips (V=2, C=3, T=4, 5x5) become (B, V, T, C, H, W)
     clip = torch.arange(2 * 3 * 4 * 5 * 5, dtype=torch.float32).reshape(2, 3, 4, 5, 5)
-    batch = loop.VideoCollator()([{"imgs": clip, "label": torch.tensor([1])}, {"imgs": clip + 1, "label": torch.tensor([3])}])
+    batch = training.VideoCollator()([{"imgs": clip, "label": torch.tensor([1])}, {"imgs": clip + 1, "label": torch.tensor([3])}])
     assert batch["pixel_values"].shape == (2, 2, 4, 3, 5, 5)
     assert torch.equal(batch["pixel_values"][1, 1, 2, 0], clip[1, 0, 2] + 1)  # view 1, frame 2, channel 0
     assert batch["labels"].tolist() == [1, 3] and set(batch) == {"pixel_values", "labels"}
     # NCHW (segments x C x H x W) is already (B, T, C, H, W); int labels stay a vector
-    flat = loop.VideoCollator(keep_keys=("img_metas",))(
+    flat = training.VideoCollator(keep_keys=("img_metas",))(
         [{"imgs": torch.zeros(3, 3, 4, 4), "label": 2, "img_metas": {"a": 1}}])
     assert flat["pixel_values"].shape == (1, 3, 3, 4, 4) and flat["labels"].tolist() == [2]
     assert flat["img_metas"] == [{"a": 1}]
     with pytest.raises(ShapeError, match="different shapes"):
-        loop.VideoCollator()([{"imgs": torch.zeros(3, 3, 4, 4)}, {"imgs": torch.zeros(3, 3, 5, 4)}])
+        training.VideoCollator()([{"imgs": torch.zeros(3, 3, 4, 4)}, {"imgs": torch.zeros(3, 3, 5, 4)}])
     with pytest.raises(ShapeError, match=r"\(B, N, C, H, W\)"):
-        loop.VideoCollator()([{"imgs": torch.zeros(3, 4)}])
+        training.VideoCollator()([{"imgs": torch.zeros(3, 4)}])
+    with pytest.raises(ShapeError, match="clip_len=3"):
+        step(dict(imgs=list(frames), clip_len=3))
+    with pytest.raises(ShapeError, match="different shapes"):
+        step(dict(imgs=[frames[0], frames[0, :4]]))
+    audio = step(dict(audios=np.ones((2, 6, 5)), label=0))
+    assert audio["input_features"].shape == (2, 1, 6, 5) and audio["input_features"].dtype == torch.float32
+
+
+def _tiny_model(model_type):
+    import videohub
+
+    if model_type == "videohub-tsn":
+        kwargs = dict(backbone=dict(type="ResNet", depth=18, num_stages=1, out_indices=(0,), strides=(1,), dilations=(1,)),
+                      cls_head=dict(type="TSNHead", in_channels=64, consensus=dict(type="AvgConsensus", dim=1)))
+    else:
+        kwargs = dict(backbone=dict(type="ResNet3d", depth=18, num_stages=1, out_indices=(0,), spatial_strides=(1,),
+                                    temporal_strides=(1,), dilations=(1,), inflate=((1, 1),), conv1_stride_t=1,
+                                    pool1_stride_t=1, pretrained2d=False),
+                      cls_head=dict(type="I3DHead", in_channels=64))
+    torch.manual_seed(0)
+    config = videohub.AutoVideoConfig.for_model_type(model_type, **kwargs, num_labels=3, num_frames=4)
+    return videohub.AutoVideoModel.from_config(config).eval()
+
+
+@pytest.mark.parametrize("model_type, input_format", [("videohub-tsn", "NCHW"), ("videohub-i3d", "NCTHW")])
+def test_to_model_inputs_gives_the_models_exactly_what_the_mmaction2_tail_gave(model_type, input_format):
+    """ToModelInputs (no transpose undone later) == FormatShape + Collect + ToTensor + the collator's transpose."""
+    from videohub.data.pipelines.compose import Compose
+
+    rng = np.random.default_rng(0)
+    # 3 crops x 2 clips x 4 frames of 16x16, normalized like a real pipeline's output
+    results = [dict(imgs=list(rng.standard_normal((24, 16, 16, 3)).astype(np.float32)), clip_len=4, num_clips=2,
+                    label=k) for k in (0, 2)]
+    mm_tail = Compose([dict(type="FormatShape", input_format=input_format),
+                       dict(type="Collect", keys=["imgs", "label"], meta_keys=[]),
+                       dict(type="ToTensor", keys=["imgs", "label"])])
+    ours = Compose([dict(type="ToModelInputs")])
+    old = training.VideoCollator()([mm_tail(dict(r)) for r in results])
+    new = training.VideoCollator()([ours(dict(r)) for r in results])
+    assert torch.equal(new["labels"], old["labels"])
+    if input_format == "NCTHW":  # the same tensor, values and memory layout
+        assert torch.equal(new["pixel_values"], old["pixel_values"])
+        assert new["pixel_values"].stride() == old["pixel_values"].stride()
+    else:  # (B, V*T, C, H, W) before, (B, V, T, C, H, W) now: the same frames in the same order
+        assert torch.equal(new["pixel_values"].flatten(1, 2), old["pixel_values"])
+    model = _tiny_model(model_type)
+    with torch.no_grad():
+        assert torch.equal(model(pixel_values=new["pixel_values"]).logits, model(pixel_values=old["pixel_values"]).logits)
+
+
+def test_processor_and_its_pipeline_give_the_same_pixel_values(tmp_path):
+    from videohub.data.pipelines.compose import Compose
+    from videohub.data.synthetic import render_frames, write_video
+    from videohub.processing import VideoProcessor
+
+    video = str(tmp_path / "v.mp4")
+    write_video(video, render_frames("up", 20, 24, 32, np.random.default_rng(0)))
+    proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=4, frame_interval=2, num_clips=2, test_mode=True),
+                          transforms=[dict(type="Resize", scale=[-1, 16]), dict(type="ThreeCrop", crop_size=16),
+                                      dict(type="Normalize", mean=[1, 2, 3], std=[4, 5, 6], to_bgr=False)])
+    steps = training.pipeline_from_processor(proc)
+    assert [s["type"] for s in steps] == ["PyAVInit", "SampleFrames", "PyAVDecode", "Resize", "ThreeCrop", "Normalize",
+                                          "ToModelInputs"]
+    sample = Compose(steps)(dict(filename=video, label=1, start_index=0, modality="RGB"))
+    batch = training.VideoCollator()([sample])
+    expected = proc(video)["pixel_values"]
+    assert expected.shape == (1, 6, 4, 3, 16, 16)
+    assert torch.equal(batch["pixel_values"], expected) and batch["labels"].tolist() == [1]
 
 
 class _Draws(torch.utils.data.Dataset):
@@ -92,7 +172,7 @@ class _Draws(torch.utils.data.Dataset):
 
 
 def test_seeded_dataset_is_a_function_of_seed_epoch_and_index():
-    ds = loop.SeededDataset(_Draws(), seed=5, labels=[0, 1, 0, 1, 2, 2])
+    ds = training.SeededDataset(_Draws(), seed=5, labels=[0, 1, 0, 1, 2, 2])
     np.random.seed(1)
     before = np.random.get_state()[1].copy()
     forward = [ds[i] for i in range(6)]
@@ -108,86 +188,114 @@ def test_compute_metrics_hand_worked():
     scores = [np.array([0.1, 0.7, 0.2]), np.array([0.5, 0.3, 0.2]), np.array([0.2, 0.3, 0.5]),
               np.array([[0.9, 0.0, 0.1], [0.0, 0.0, 1.2]])]  # last: two views, mean [0.45, 0, 0.65] -> class 2
     labels = [1, 1, 0, 2]
-    out = loop.compute_metrics(scores, labels, topk=(1, 2))
+    out = training.compute_metrics(scores, labels, topk=(1, 2))
     # top1 hits: sample 0 and 3 -> 0.5; top2: sample 0 (1), 1 (0,1), 3 (2,0) -> 0.75
     assert out["top1_acc"] == pytest.approx(0.5) and out["top2_acc"] == pytest.approx(0.75)
     # per class: class 0: 0/1, class 1: 1/2, class 2: 1/1 -> mean 0.5
     assert out["mean_class_accuracy"] == pytest.approx(0.5)
     with pytest.raises(ShapeError):
-        loop.compute_metrics(scores, labels[:3])
+        training.compute_metrics(scores, labels[:3])
 
 
-def _fake_checkpoint(root, name, steps):
-    os.makedirs(os.path.join(root, name))
-    with open(os.path.join(root, name, loop.STATE_FILE), "w") as f:
-        json.dump({"completed_steps": steps, "epoch": 0}, f)
-
-
-def test_find_checkpoint_pointer_fallback_and_errors(tmp_path):
-    root = str(tmp_path)
-    assert loop.find_checkpoint(root) is None
-    _fake_checkpoint(root, "step_2", 2)
-    _fake_checkpoint(root, "step_10", 10)
-    os.makedirs(tmp_path / ".tmp-step_12")  # a save killed half-way
-    os.makedirs(tmp_path / "step_11")  # no trainer_state.json: incomplete
-    assert loop.find_checkpoint(root) == os.path.join(root, "step_10")  # no pointer: most steps wins
-    (tmp_path / "latest").write_text("step_2\n")
-    assert loop.find_checkpoint(root) == os.path.join(root, "step_2")
-    (tmp_path / "latest").write_text("step_11\n")  # names an incomplete folder: scan instead
-    assert loop.find_checkpoint(root) == os.path.join(root, "step_10")
-    assert loop.find_checkpoint(root, os.path.join(root, "step_2")) == os.path.join(root, "step_2")
-    with pytest.raises(CheckpointError, match="step_11"):
-        loop.find_checkpoint(root, os.path.join(root, "step_11"))
-
-
-def test_save_checkpoint_killed_before_rename_keeps_latest(tmp_path, monkeypatch, fresh_accelerate):
-    from accelerate import Accelerator
-
-    accelerator = Accelerator(cpu=True)
-    model = accelerator.prepare(nn.Linear(2, 2))
-    root = str(tmp_path)
-    loop.save_checkpoint(accelerator, root, "step_1", {"completed_steps": 1, "epoch": 0})
-    assert (tmp_path / "latest").read_text().strip() == "step_1"
-    assert {"model.safetensors", "random_states_0.pkl", "trainer_state.json"} <= set(os.listdir(tmp_path / "step_1"))
-
-    def killed(src, dst):
-        raise KeyboardInterrupt("killed")
-
-    monkeypatch.setattr(loop.os, "replace", killed)
-    with torch.no_grad():
-        model.weight.add_(1.0)
-    with pytest.raises(KeyboardInterrupt):
-        loop.save_checkpoint(accelerator, root, "step_2", {"completed_steps": 2, "epoch": 0})
-    monkeypatch.undo()
-    assert (tmp_path / "latest").read_text().strip() == "step_1"
-    assert not (tmp_path / "step_2").exists() and (tmp_path / ".tmp-step_2").exists()
-    assert loop.find_checkpoint(root) == os.path.join(root, "step_1")
-    # total_limit prunes the oldest complete checkpoints
-    loop.save_checkpoint(accelerator, root, "step_3", {"completed_steps": 3, "epoch": 0}, total_limit=1)
-    assert sorted(d for d in os.listdir(root) if d.startswith("step_")) == ["step_3"]
-
-
-def test_pipeline_helpers():
+def test_pipeline_translation():
     from videohub.processing import VideoProcessor
 
     proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=4, frame_interval=2, num_clips=3, test_mode=True),
                           transforms=[dict(type="CenterCrop", crop_size=8)])
-    steps = loop.pipeline_from_processor(proc, "NCTHW")
-    assert [s["type"] for s in steps] == ["PyAVInit", "SampleFrames", "PyAVDecode", "CenterCrop", "FormatShape",
-                                          "Collect", "ToTensor"]
-    assert steps[4]["input_format"] == "NCTHW"
-    raw = loop.adapt_decoding(steps, "rawframe")
+    steps = training.pipeline_from_processor(proc)
+    raw = training.adapt_decoding(steps, "rawframe")
     assert [s["type"] for s in raw][:3] == ["SampleFrames", "RawFrameDecode", "CenterCrop"]
-    back = loop.adapt_decoding(raw, "video")
+    assert raw == training.pipeline_from_processor(proc, decode="rawframe")
+    back = training.adapt_decoding(raw, "video")
     assert [s["type"] for s in back][:3] == ["PyAVInit", "SampleFrames", "PyAVDecode"]
+    with pytest.raises(ConfigError, match="decode"):
+        training.pipeline_from_processor(proc, decode="frames")
+    # the mmaction2 tail becomes ToModelInputs; Collect's meta_keys carry over (its default when not given)
+    head = [dict(type="SampleFrames", clip_len=1, num_clips=3), dict(type="RawFrameDecode")]
+    tail = [dict(type="FormatShape", input_format="NCTHW"), dict(type="Collect", keys=["imgs", "label"], meta_keys=[]),
+            dict(type="ToTensor", keys=["imgs", "label"])]
+    assert training.to_model_pipeline(head + tail) == head + [dict(type="ToModelInputs")]
+    with_meta = training.to_model_pipeline(head + [dict(type="FormatShape", input_format="NCHW"),
+                                                  dict(type="Collect", keys=["imgs", "label"])])
+    assert with_meta[-1] == dict(type="ToModelInputs", meta_keys=list(DEFAULT_META_KEYS))
+    audio = [dict(type="AudioFeatureSelector"), dict(type="FormatAudioShape", input_format="NCTF"),
+             dict(type="Collect", keys=["audios", "label"], meta_keys=[]), dict(type="ToTensor", keys=["audios"])]
+    assert training.to_model_pipeline(audio) == audio[:1] + [dict(type="ToModelInputs")]
+    # tails ToModelInputs does not reproduce stay as they are
+    for kept in ([dict(type="FormatShape", input_format="NCHW_Flow")] + tail[1:],
+                 tail[:1] + [dict(type="Collect", keys=["imgs", "label", "gt_bboxes"], meta_keys=[])],
+                 tail[:1] + [dict(type="Collect", keys=["imgs"], meta_keys=[], nested=True)],
+                 [dict(type="ToModelInputs")]):
+        assert training.to_model_pipeline(head + kept) == head + kept
+    # the processor keeps only sampler and transforms, from either kind of tail
+    for pipeline in (head + tail, head + [dict(type="ToModelInputs")]):
+        built = VideoProcessor.from_mmaction2_pipeline(pipeline)
+        assert built.sampler == head[0] and built.transforms == []
+
+
+class _Frames(torch.utils.data.Dataset):
+    """``n`` samples of two random 16x16 frames (TSN segments) with a random class id, through ToModelInputs."""
+
+    def __init__(self, n, seed):
+        rng = np.random.default_rng(seed)
+        self.frames = rng.standard_normal((n, 2, 16, 16, 3)).astype(np.float32)
+        self.labels = rng.integers(0, 3, n)
+        self.step = PIPELINES.build(dict(type="ToModelInputs"))
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.step(dict(imgs=list(self.frames[i]), clip_len=1, label=int(self.labels[i])))
+
+
+def _mid_epoch_run(tmp_path, monkeypatch, **options):
+    """10 clips, 4 per batch: 3 batches per epoch; 4 steps stop after the first batch of epoch 2."""
+    calls = []
+    real = training.loop.evaluate
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("prefix", "eval"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training.loop, "evaluate", spy)
+    model = _tiny_model("videohub-tsn")
+    cfg = training.LoopConfig(output_dir=str(tmp_path), seed=0, per_device_train_batch_size=4, max_train_steps=4,
+                              save_best="top1_acc", topk=(1,), optimizer=dict(type="SGD", lr=0.05),
+                              checkpointing_steps=2, **options)
+    results = training.train(model, _Frames(10, 0), cfg, eval_dataset=_Frames(6, 1))
+    return model, results, calls
+
+
+def test_stopping_mid_epoch_evaluates_the_final_weights_for_best_model(tmp_path, monkeypatch, fresh_accelerate):
+    import videohub
+
+    # the epoch schedule would first evaluate after epoch 5: only the final evaluation runs
+    model, results, calls = _mid_epoch_run(tmp_path, monkeypatch, eval_start=5)
+    assert results["completed_steps"] == 4 and calls == ["eval"] and results["eval_samples"] == 6
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best == {"metric": "top1_acc", "rule": "greater", "best_score": results["eval_top1_acc"], "best_step": 4}
+    saved = videohub.AutoVideoModel.from_pretrained(str(tmp_path / "best_model")).state_dict()
+    for key, value in model.state_dict().items():
+        assert torch.equal(saved[key], value), key
+    # evaluated before checkpointing: the step-4 checkpoint knows its own best score
+    state = json.loads((tmp_path / "step_4" / "trainer_state.json").read_text())
+    assert (state["best_step"], state["best_score"], state["batches_in_epoch"]) == (4, best["best_score"], 1)
+
+
+def test_stopping_mid_epoch_after_a_step_evaluation_evaluates_once_more(tmp_path, monkeypatch, fresh_accelerate):
+    _, results, calls = _mid_epoch_run(tmp_path, monkeypatch, eval_steps=3)
+    assert calls == ["eval", "eval"]  # step 3 by the schedule, step 4 at the end
+    assert json.loads((tmp_path / "best.json").read_text())["best_step"] in (3, 4)
+    assert results["best_step"] in (3, 4) and results["eval_samples"] == 6
 
 
 def test_loop_config_validation():
     with pytest.raises(ConfigError, match="checkpointing_steps"):
-        loop.LoopConfig(output_dir="x", checkpointing_steps="often")
+        training.LoopConfig(output_dir="x", checkpointing_steps="often")
     with pytest.raises(ConfigError, match="gradient_accumulation_steps"):
-        loop.LoopConfig(output_dir="x", gradient_accumulation_steps=0)
-    assert loop.LoopConfig(output_dir="x", checkpointing_steps="250").checkpointing_steps == 250
+        training.LoopConfig(output_dir="x", gradient_accumulation_steps=0)
+    assert training.LoopConfig(output_dir="x", checkpointing_steps="250").checkpointing_steps == 250
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(REPO, "examples", "configs", "*.json"))))
@@ -201,7 +309,7 @@ def test_zoo_recipes_build(path, example, tmp_path):
     config = example.build_config(args, recipe, ["a", "b", "c"], 3)
     assert config.num_labels == 3 and config.model_type == recipe["model"]["model_type"]
     for key in ("train_pipeline", "val_pipeline", "test_pipeline"):
-        Compose(loop.adapt_decoding(recipe[key], "video"))
+        Compose(training.adapt_decoding(recipe[key], "video"))
     cfg = example.loop_config(args, recipe)
     assert cfg.num_train_epochs == recipe["total_epochs"]
     assert cfg.max_grad_norm == recipe["optimizer_config"]["grad_clip"]["max_norm"]
@@ -210,7 +318,7 @@ def test_zoo_recipes_build(path, example, tmp_path):
     from videohub.training import build_optimizer
 
     optimizer = build_optimizer(tiny, cfg.optimizer)
-    sched = loop.make_lr_scheduler(optimizer, cfg.lr_config, 10, 10 * cfg.num_train_epochs)
+    sched = training.make_lr_scheduler(optimizer, cfg.lr_config, 10, 10 * cfg.num_train_epochs)
     assert sched.get_last_lr()[0] > 0 or recipe["lr_config"].get("warmup")
     if recipe["optimizer"].get("constructor") == "TSMOptimizerConstructor":
         assert max(g["lr"] for g in optimizer.param_groups) == pytest.approx(10 * recipe["optimizer"]["lr"])
@@ -235,7 +343,7 @@ def test_transformers_trainer_trains_a_videohub_model(tmp_path, small_videos, ti
     args = TrainingArguments(output_dir=str(tmp_path / "trainer"), max_steps=3, per_device_train_batch_size=4,
                              learning_rate=1e-3, report_to=[], use_cpu=True, remove_unused_columns=False,
                              save_strategy="no", logging_steps=1, dataloader_num_workers=0, seed=0)
-    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=loop.VideoCollator())
+    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=training.VideoCollator())
     output = trainer.train()
     assert trainer.state.global_step == 3
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]

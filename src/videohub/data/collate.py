@@ -13,6 +13,10 @@ Per key, over the samples of a batch:
 
 Samples marked as skipped by :class:`videohub.data.PipelineTransform` (``{"__skipped__": msg}``)
 or ``None`` samples are dropped; the batch then carries ``num_skipped`` and ``skipped`` (messages).
+
+:class:`VideoCollator` is the batch contract of the recognition models: ``collate``, then
+:func:`to_model_batch` (``pixel_values``, ``input_features``, ``labels``). It is the collator of
+the training loop and of ``transformers.Trainer``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any, Dict, List, Sequence
 import numpy as np
 import torch
 
+from ..errors import ShapeError
 from ..utils.logging import get_logger
 
 logger = get_logger(__name__)
@@ -90,4 +95,71 @@ def collate(batch: Sequence[Any]) -> Dict[str, Any]:
             logger.warning("dropped a skipped sample from the batch: %s", message)
         out["num_skipped"] = len(messages)
         out["skipped"] = messages
+    return out
+
+
+class VideoCollator:
+    """Collate recognition samples into model inputs (also a ``transformers.Trainer`` data collator).
+
+    :func:`collate`, then :func:`to_model_batch`. Samples of a pipeline ending in
+    :class:`~videohub.data.pipelines.formatting.ToModelInputs` are stacked as they are.
+
+    Args:
+        keep_keys: Extra batch keys to keep (``img_metas`` ...). Default ``()``.
+
+    Raises:
+        ShapeError: Every sample of the batch was skipped, or the clips cannot be stacked.
+    """
+
+    def __init__(self, keep_keys: Sequence[str] = ()):
+        self.keep_keys = tuple(keep_keys)
+
+    def __call__(self, samples: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+        batch = collate(samples)
+        if not batch or ("num_skipped" in batch and len(batch) == 2):
+            raise ShapeError(f"every sample of a batch was skipped: {batch.get('skipped')}")
+        return to_model_batch(batch, self.keep_keys)
+
+
+def to_model_batch(batch: Dict[str, Any], keep_keys: Sequence[str] = ()) -> Dict[str, Any]:
+    """The model inputs of a collated batch: ``pixel_values``, ``input_features``, ``labels``.
+
+    Batches of :class:`~videohub.data.pipelines.formatting.ToModelInputs` samples already are in
+    the model's layout and pass through. Batches of an mmaction2 pipeline ending in
+    ``FormatShape`` + ``Collect`` are renamed: ``imgs`` → ``pixel_values`` (``NCHW`` batches
+    ``(B, N, C, H, W)`` are kept; ``NCTHW`` batches ``(B, V, C, T, H, W)`` become
+    ``(B, V, T, C, H, W)``), ``audios`` → ``input_features``, ``label`` → ``labels`` (``(B, 1)`` →
+    ``(B,)``). Other keys are dropped unless ``keep_keys`` names them.
+
+    Args:
+        batch: Output of :func:`collate`.
+        keep_keys: Extra batch keys to keep. Default ``()``.
+    """
+    out: Dict[str, Any] = {}
+    if "pixel_values" in batch or "imgs" in batch:
+        imgs = batch.get("pixel_values", batch.get("imgs"))
+        if not isinstance(imgs, torch.Tensor):
+            raise ShapeError("the clips of a batch have different shapes and cannot be stacked "
+                             f"(shapes {[tuple(x.shape) for x in imgs]}); use a fixed crop size")
+        if "pixel_values" not in batch:
+            if imgs.dim() == 6:  # FormatShape('NCTHW'): (B, V, C, T, H, W)
+                imgs = imgs.transpose(2, 3)
+            elif imgs.dim() != 5:
+                raise ShapeError(f"imgs of a batch has shape {tuple(imgs.shape)}; expected (B, N, C, H, W) from "
+                                 "FormatShape('NCHW') or (B, V, C, T, H, W) from FormatShape('NCTHW')")
+        # FormatShape's numpy transposes reach the batch as strided views; the model gets dense memory
+        out["pixel_values"] = imgs.contiguous()
+    if "audios" in batch or "input_features" in batch:
+        out["input_features"] = batch.get("input_features", batch.get("audios"))
+    labels = batch.get("labels", batch.get("label"))
+    if labels is not None:
+        labels = torch.as_tensor(labels) if not isinstance(labels, torch.Tensor) else labels
+        if labels.dim() == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        out["labels"] = labels
+    if not out:
+        raise ShapeError(f"a batch has none of imgs/pixel_values/audios/input_features; keys: {sorted(batch)}")
+    for key in keep_keys:
+        if key in batch:
+            out[key] = batch[key]
     return out

@@ -1,10 +1,13 @@
 """``VideoProcessor``: video file / frames → ``pixel_values`` for a videohub model.
 
 It runs mmaction2's test pipeline: a sampling step (``SampleFrames`` and friends) picks frame
-indices, only those frames are decoded (:class:`~videohub.data.video_reader.VideoReader`), and the
-remaining steps (``Resize``, ``CenterCrop``/``ThreeCrop``/``TenCrop``, ``Normalize``, ...) run
-unchanged from :mod:`videohub.data.pipelines`. The steps are stored as JSON dicts in
-``preprocessor_config.json`` so the processor travels with the model.
+indices, only those frames are decoded (:class:`~videohub.data.video_reader.VideoReader` for video
+files, ``RawFrameDecode`` for rawframe folders), the remaining steps (``Resize``,
+``CenterCrop``/``ThreeCrop``/``TenCrop``, ``Normalize``, ...) run unchanged from
+:mod:`videohub.data.pipelines`, and ``ToModelInputs`` lays the clips out as the model takes them,
+exactly as the training and evaluation pipelines do
+(:func:`videohub.data.pipeline_translation.pipeline_from_processor`). The steps are stored as JSON
+dicts in ``preprocessor_config.json`` so the processor travels with the model.
 """
 
 from __future__ import annotations
@@ -19,18 +22,13 @@ import torch
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import PushToHubMixin
 
+from ..data.pipeline_translation import SAMPLER_STEPS, processor_steps
 from ..errors import ConfigError, ShapeError, VideoDecodeError
 
 PROCESSOR_CONFIG_NAME = "preprocessor_config.json"
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
-
-SAMPLERS = ("SampleFrames", "DenseSampleFrames", "UntrimmedSampleFrames")
-# Steps of an mmaction2 test pipeline that the processor replaces by its own decoding and stacking.
-_REPLACED_STEPS = {
-    "DecordInit", "DecordDecode", "PyAVInit", "PyAVDecode", "OpenCVInit", "OpenCVDecode",
-    "RawFrameDecode", "FrameSelector", "ImageDecode", "FormatShape", "Collect", "ToTensor",
-}
+RAWFRAME_TEMPLATE = "img_{:05}.jpg"
 
 VideoInput = Union[str, os.PathLike, np.ndarray, torch.Tensor, Sequence[Any]]
 
@@ -50,6 +48,16 @@ def _frames_from_array(video: Union[np.ndarray, torch.Tensor, Sequence[Any]]) ->
     if video.shape[0] == 0:
         raise VideoDecodeError("the video has no frames")
     return video
+
+
+def _count_rawframes(folder: str, filename_tmpl: str) -> int:
+    """Frames ``filename_tmpl.format(1)``, ``.format(2)``, ... present in ``folder``, counted until the first gap."""
+    count = 0
+    while os.path.isfile(os.path.join(folder, filename_tmpl.format(count + 1))):
+        count += 1
+    if count == 0:
+        raise VideoDecodeError(f"rawframe folder {folder!r} has no frame {filename_tmpl.format(1)!r}")
+    return count
 
 
 class VideoProcessor(PushToHubMixin):
@@ -74,24 +82,17 @@ class VideoProcessor(PushToHubMixin):
             dict(type="CenterCrop", crop_size=224),
             dict(type="Normalize", mean=IMAGENET_MEAN, std=IMAGENET_STD, to_bgr=False),
         ]
-        if not isinstance(self.sampler, dict) or self.sampler.get("type") not in SAMPLERS:
-            raise ConfigError(f"VideoProcessor.sampler must be a dict of type {SAMPLERS}, got {self.sampler!r}")
+        if not isinstance(self.sampler, dict) or self.sampler.get("type") not in SAMPLER_STEPS:
+            raise ConfigError(f"VideoProcessor.sampler must be a dict of type {SAMPLER_STEPS}, got {self.sampler!r}")
         self._sample = Compose([self.sampler])
-        self._transform = Compose(self.transforms)
+        self._transform = Compose([*self.transforms, dict(type="ToModelInputs")])
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_mmaction2_pipeline(cls, test_pipeline: Sequence[Dict[str, Any]]) -> "VideoProcessor":
-        """Build from an mmaction2 ``test_pipeline`` (decoding, formatting and collecting are replaced)."""
-        sampler, transforms = None, []
-        for step in test_pipeline:
-            kind = step.get("type")
-            if kind in SAMPLERS:
-                sampler = dict(step)
-            elif kind not in _REPLACED_STEPS:
-                transforms.append(dict(step))
-        if sampler is None:
-            raise ConfigError(f"the mmaction2 test pipeline has no sampling step ({SAMPLERS}): {test_pipeline!r}")
+        """Build from an mmaction2 ``test_pipeline`` (decoding, formatting and collecting are replaced;
+        see :func:`~videohub.data.pipeline_translation.processor_steps`)."""
+        sampler, transforms = processor_steps(test_pipeline)
         return cls(sampler=sampler, transforms=transforms)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -128,23 +129,28 @@ class VideoProcessor(PushToHubMixin):
         results = self._sample(dict(total_frames=total_frames, start_index=0))
         return np.asarray(results["frame_inds"]).reshape(-1)
 
-    def _process_one(self, video: VideoInput, sampler: Any) -> torch.Tensor:
-        if isinstance(video, (str, os.PathLike)):
-            from ..data.video_reader import VideoReader
+    def _process_one(self, video: VideoInput, sampler: Any, filename_tmpl: str) -> torch.Tensor:
+        if isinstance(video, (str, os.PathLike)) and os.path.isdir(video):
+            from ..data.pipelines.decoding import RawFrameDecode
 
-            reader = VideoReader(os.fspath(video))
-            results = sampler(dict(total_frames=reader.num_frames, start_index=0, filename=os.fspath(video)))
-            frames = reader.get_frames(np.asarray(results["frame_inds"]).reshape(-1))
+            folder = os.fspath(video)
+            results = sampler(dict(frame_dir=folder, total_frames=_count_rawframes(folder, filename_tmpl),
+                                   start_index=1, filename_tmpl=filename_tmpl, modality="RGB"))
+            results = RawFrameDecode()(results)
         else:
-            array = _frames_from_array(video)
-            results = sampler(dict(total_frames=len(array), start_index=0))
-            frames = [array[i] for i in np.asarray(results["frame_inds"]).reshape(-1)]
-        height, width = frames[0].shape[:2]
-        results.update(imgs=frames, original_shape=(height, width), img_shape=(height, width), modality="RGB")
-        results = self._transform(results)
-        imgs = np.stack(results["imgs"]).astype(np.float32)  # (crops * clips * T, H, W, C)
-        clips = imgs.reshape((-1, results.get("clip_len", 1)) + imgs.shape[1:])  # (views, T, H, W, C)
-        return torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 1, 4, 2, 3)))
+            if isinstance(video, (str, os.PathLike)):
+                from ..data.video_reader import VideoReader
+
+                reader = VideoReader(os.fspath(video))
+                results = sampler(dict(total_frames=reader.num_frames, start_index=0, filename=os.fspath(video)))
+                frames = reader.get_frames(np.asarray(results["frame_inds"]).reshape(-1))
+            else:
+                array = _frames_from_array(video)
+                results = sampler(dict(total_frames=len(array), start_index=0))
+                frames = [array[i] for i in np.asarray(results["frame_inds"]).reshape(-1)]
+            height, width = frames[0].shape[:2]
+            results.update(imgs=frames, original_shape=(height, width), img_shape=(height, width), modality="RGB")
+        return self._transform(results)["pixel_values"]  # (views, T, C, H, W)
 
     def __call__(
         self,
@@ -152,16 +158,20 @@ class VideoProcessor(PushToHubMixin):
         num_frames: Optional[int] = None,
         do_sample_frames: bool = True,
         return_tensors: Optional[str] = "pt",
+        filename_tmpl: str = RAWFRAME_TEMPLATE,
         **kwargs: Any,
     ) -> BatchFeature:
         """Process one video or a list of videos into ``BatchFeature(pixel_values=(B, V, T, C, H, W))``.
 
         Args:
-            videos: A path, decoded frames ``(T, H, W, 3)`` (array, tensor or list of images), or a list of those.
+            videos: A video file, a rawframe folder (frames ``filename_tmpl.format(i)`` for
+                ``i = 1, 2, ...``, mmaction2's layout), decoded frames ``(T, H, W, 3)`` (array,
+                tensor or list of images), or a list of those.
             num_frames: Override the frames per clip (``clip_len``), or the number of clips when
                 ``clip_len == 1`` (TSN-style sampling). Default ``None`` keeps the sampler's setting.
             do_sample_frames: Accepted for transformers' pipeline; sampling always follows ``sampler``.
             return_tensors: ``"pt"`` (default) or ``None`` for a tensor in a plain dict.
+            filename_tmpl: File names of a rawframe folder's frames. Default ``"img_{:05}.jpg"``.
         """
         from ..data.pipelines.compose import Compose
 
@@ -171,7 +181,7 @@ class VideoProcessor(PushToHubMixin):
             sampler_cfg[key] = int(num_frames)
         sampler = Compose([sampler_cfg]) if sampler_cfg != self.sampler else self._sample
         batch = videos if isinstance(videos, list) and not self._is_frame_list(videos) else [videos]
-        pixel_values = torch.stack([self._process_one(v, sampler) for v in batch])
+        pixel_values = torch.stack([self._process_one(v, sampler, filename_tmpl) for v in batch])
         return BatchFeature(data={"pixel_values": pixel_values}, tensor_type=return_tensors)
 
     @staticmethod

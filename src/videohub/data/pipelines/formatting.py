@@ -1,4 +1,10 @@
-"""Formatting steps: array layout (``FormatShape``), tensors, key selection (``Collect``).
+"""Formatting steps: array layout (``FormatShape``), tensors, key selection (``Collect``), and
+:class:`ToModelInputs`, the last step of a videohub recognition pipeline.
+
+``ToModelInputs`` replaces mmaction2's ``FormatShape`` + ``Collect`` + ``ToTensor`` tail: it lays the
+frames out as the model takes them (``pixel_values`` ``(views, T, C, H, W)``, the transformers
+video convention) and names them like the model's arguments, so nothing later has to transpose
+an ``NCTHW`` clip back. ``FormatShape`` keeps mmaction2's layouts for pipelines that need them.
 
 ``Collect`` returns the meta information as a plain dict (mmaction2 wraps it in an mmcv
 ``DataContainer``). videohub does not need ``DataContainer``: mmcv used it to tell its
@@ -225,6 +231,9 @@ class Transpose(PipelineStep):
         return f"{type(self).__name__}(keys={self.keys}, order={self.order})"
 
 
+DEFAULT_META_KEYS = ("filename", "label", "original_shape", "img_shape", "pad_shape", "flip_direction", "img_norm_cfg")
+
+
 @PIPELINES.register()
 class Collect(PipelineStep):
     """Keep only ``keys`` and gather ``meta_keys`` into one dict under ``meta_name``.
@@ -244,15 +253,7 @@ class Collect(PipelineStep):
     def __init__(
         self,
         keys: SequenceT[str],
-        meta_keys: SequenceT[str] = (
-            "filename",
-            "label",
-            "original_shape",
-            "img_shape",
-            "pad_shape",
-            "flip_direction",
-            "img_norm_cfg",
-        ),
+        meta_keys: SequenceT[str] = DEFAULT_META_KEYS,
         meta_name: str = "img_metas",
         nested: bool = False,
     ):
@@ -382,3 +383,73 @@ class FormatAudioShape(PipelineStep):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(input_format='{self.input_format}')"
+
+
+@PIPELINES.register()
+class ToModelInputs(PipelineStep):
+    """Last step of a recognition pipeline: the model's inputs, as tensors named like its arguments.
+
+    * ``imgs`` (``M x H x W x C`` frames, ``M = views * clip_len``, ``views = crops * clips``) →
+      ``pixel_values``: float32 ``(views, clip_len, C, H, W)``. ``clip_len`` is read from the
+      results (set by the sampling step); without it every frame is a view of one frame (2D data).
+      2D models fold ``views * clip_len`` into their batch, 3D models permute each view to
+      ``C x T x H x W``: one transpose in all, inside the model.
+    * ``audios`` (``clips x T x F``) → ``input_features``: float32 ``(clips, 1, T, F)``.
+    * ``label`` → ``labels``: a class id becomes a 0-dim int64 tensor (a batch stacks to ``(B,)``);
+      a multi-label vector becomes a tensor.
+    * ``meta_keys`` are gathered into ``img_metas`` (a plain dict), as :class:`Collect` does.
+
+    Every other key is dropped. Required keys: ``imgs`` or ``audios`` (and the ``meta_keys``).
+    Added keys: ``pixel_values`` or ``input_features``, ``labels`` (when ``label`` is present and not
+    ``None``), ``img_metas`` (when ``meta_keys`` is not empty).
+
+    Args:
+        meta_keys: Keys gathered into ``img_metas``. Default: ``()`` (no ``img_metas``).
+    """
+
+    def __init__(self, meta_keys: SequenceT[str] = ()):
+        _check_keys(meta_keys, "ToModelInputs (meta_keys)")
+        self.meta_keys = meta_keys
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        if "imgs" in results:
+            out["pixel_values"] = _video_inputs(results["imgs"], int(results.get("clip_len", 1)))
+        elif "audios" in results:
+            audios = np.asarray(results["audios"], dtype=np.float32)
+            if audios.ndim != 3:
+                raise ShapeError(f"ToModelInputs: audios must be clips x T x F, got shape {audios.shape}")
+            out["input_features"] = torch.from_numpy(np.ascontiguousarray(audios[:, None]))
+        else:
+            raise ConfigError(f"ToModelInputs: the results have neither 'imgs' nor 'audios'; keys: {sorted(results)}")
+        label = results.get("label")
+        if label is not None:
+            is_id = isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_))
+            out["labels"] = torch.tensor(int(label), dtype=torch.long) if is_id else to_tensor(label)
+        if len(self.meta_keys) != 0:
+            require_keys(results, self.meta_keys, "ToModelInputs (meta_keys)")
+            out["img_metas"] = {key: results[key] for key in self.meta_keys}
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(meta_keys={self.meta_keys})"
+
+
+def _video_inputs(imgs: Any, clip_len: int) -> torch.Tensor:
+    """``M x H x W x C`` frames → contiguous float32 ``(M / clip_len, clip_len, C, H, W)``."""
+    if not isinstance(imgs, np.ndarray):
+        if len(imgs) == 0:
+            raise ShapeError("ToModelInputs: imgs holds no frames")
+        shapes = {np.shape(frame) for frame in imgs}
+        if len(shapes) > 1:
+            raise ShapeError(f"ToModelInputs: the frames have different shapes {sorted(shapes)}; "
+                             "resize or crop them to one size first")
+        imgs = np.stack(imgs)
+    frames = imgs.astype(np.float32, copy=False)
+    if frames.ndim != 4:
+        raise ShapeError(f"ToModelInputs: imgs must be M x H x W x C frames, got shape {frames.shape}")
+    if clip_len < 1 or frames.shape[0] % clip_len != 0:
+        raise ShapeError(f"ToModelInputs: {frames.shape[0]} frames are not a whole number of clips of "
+                         f"clip_len={clip_len}")
+    clips = frames.reshape((-1, clip_len) + frames.shape[1:])  # (views, T, H, W, C)
+    return torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 1, 4, 2, 3)))
