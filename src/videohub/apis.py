@@ -170,7 +170,8 @@ def inference_recognizer(
     model.eval()
     try:
         with torch.no_grad():
-            scores = model(pixel_values=pixel_values.to(device=weight.device, dtype=weight.dtype)).logits[0]
+            # mmaction2 returns the averaged test output (``scores``), not logits
+            scores = model(pixel_values=pixel_values.to(device=weight.device, dtype=weight.dtype)).scores[0]
     finally:
         for handle in handles:
             handle.remove()

@@ -23,11 +23,10 @@ from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import PushToHubMixin
 
 from ..data.pipeline_translation import SAMPLER_STEPS, processor_steps
+from ..data.pipelines.augmentations import IMAGENET_MEAN, IMAGENET_STD
 from ..errors import ConfigError, ShapeError, VideoDecodeError
 
 PROCESSOR_CONFIG_NAME = "preprocessor_config.json"
-IMAGENET_MEAN = [123.675, 116.28, 103.53]
-IMAGENET_STD = [58.395, 57.12, 57.375]
 RAWFRAME_TEMPLATE = "img_{:05}.jpg"
 
 VideoInput = Union[str, os.PathLike, np.ndarray, torch.Tensor, Sequence[Any]]
@@ -80,7 +79,7 @@ class VideoProcessor(PushToHubMixin):
         self.transforms = copy.deepcopy(transforms) if transforms is not None else [
             dict(type="Resize", scale=[-1, 256]),
             dict(type="CenterCrop", crop_size=224),
-            dict(type="Normalize", mean=IMAGENET_MEAN, std=IMAGENET_STD, to_bgr=False),
+            dict(type="Normalize", mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD), to_bgr=False),
         ]
         if not isinstance(self.sampler, dict) or self.sampler.get("type") not in SAMPLER_STEPS:
             raise ConfigError(f"VideoProcessor.sampler must be a dict of type {SAMPLER_STEPS}, got {self.sampler!r}")

@@ -28,8 +28,8 @@ def single_gpu_test(model: nn.Module, data_loader: Iterable[Dict[str, Any]]) -> 
     model.eval()
     results: List[np.ndarray] = []
     for batch in tqdm(data_loader, desc="test", leave=False):
-        logits = model(**model_inputs(batch)).logits
-        results.extend(logits.float().cpu().numpy())
+        scores = model(**model_inputs(batch)).scores  # mmaction2's test output (averaged as average_clips says)
+        results.extend(scores.float().cpu().numpy())
     return results
 
 
@@ -49,8 +49,8 @@ def multi_gpu_test(model: nn.Module, data_loader: Iterable[Dict[str, Any]], acce
     labels: List[Any] = []
     bar = tqdm(data_loader, desc="eval", leave=False, disable=not accelerator.is_local_main_process)
     for batch in bar:
-        logits = model(**model_inputs(batch)).logits
-        gathered_logits, gathered_labels = accelerator.gather_for_metrics((logits.float(), batch[label_key]))
-        scores.extend(gathered_logits.cpu().numpy())
+        batch_scores = model(**model_inputs(batch)).scores  # mmaction2's test output (averaged as average_clips says)
+        gathered_scores, gathered_labels = accelerator.gather_for_metrics((batch_scores.float(), batch[label_key]))
+        scores.extend(gathered_scores.cpu().numpy())
         labels.extend(gathered_labels.cpu().numpy())
     return scores, labels

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.pipelines.augmentations import IMAGENET_MEAN, IMAGENET_STD
 from ..errors import ConfigError, ShapeError
 
 # matplotlib's "jet" segment data: (x, value) control points per channel, linearly interpolated.
@@ -28,8 +29,6 @@ _JET = (
     ((0.0, 0.5), (0.11, 1.0), (0.34, 1.0), (0.65, 0.0), (1.0, 0.0)),
 )
 _LUT_SIZE = 256
-IMAGENET_MEAN = (123.675, 116.28, 103.53)
-IMAGENET_STD = (58.395, 57.12, 57.375)
 
 
 def apply_colormap(values: np.ndarray, name: str = "jet") -> np.ndarray:

@@ -796,6 +796,11 @@ class Flip(PipelineStep):
         )
 
 
+# ImageNet statistics (RGB, 0-255) that mmaction2's RGB configs normalize with.
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
 @PIPELINES.register()
 class Normalize(PipelineStep):
     """Subtract ``mean`` and divide by ``std`` per channel; stack the frames into one float32 array.
