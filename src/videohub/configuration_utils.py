@@ -238,6 +238,8 @@ class RecognizerConfig(VideoConfig):
     num_frames: int = 8
 
     task: ClassVar[str] = "video-classification"
+    # transformers.Trainer drops these output fields from its predictions: they are the logits alone.
+    keys_to_ignore_at_inference: ClassVar[List[str]] = ["scores", "clip_logits", "losses", "hidden_states"]
     part_fields: ClassVar[Dict[str, Registry]] = {"backbone": BACKBONES, "neck": NECKS, "cls_head": HEADS}
     required_parts: ClassVar[Tuple[str, ...]] = ("backbone", "cls_head")
     default_backbone: ClassVar[Optional[Dict[str, Any]]] = None

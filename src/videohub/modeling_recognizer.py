@@ -179,8 +179,6 @@ class VideoRecognizerForVideoClassification(VideoPreTrainedModel):
     config_class = RecognizerConfig
     base_model_class = VideoRecognizerModel
     auto_task = "video-classification"
-    # Trainer's predictions are the logits alone.
-    keys_to_ignore_at_inference = ["scores", "clip_logits", "losses", "hidden_states"]
 
     def __init__(self, config: RecognizerConfig):
         super().__init__(config)
