@@ -241,7 +241,8 @@ def default_pipelines(config: Any, args: argparse.Namespace) -> Dict[str, List[D
 def build_config(args: argparse.Namespace, recipe: Dict[str, Any], names: Optional[List[str]], num_labels: int):
     """The model config of a new model (recipe model section, mmaction2 model dict, videohub config or --arch)."""
     import videohub
-    from videohub.conversion.mmaction2 import RECOGNIZER_TYPES, config_from_mmaction2
+    from videohub.configuration_utils import RECOGNIZERS
+    from videohub.conversion.mmaction2 import config_from_mmaction2
     from videohub.errors import ConfigError
 
     overrides = json.loads(args.config_overrides) if args.config_overrides else {}
@@ -256,7 +257,7 @@ def build_config(args: argparse.Namespace, recipe: Dict[str, Any], names: Option
         model_cfg = {k: loaded[k] for k in ("model_type", "backbone", "neck", "cls_head", "recognizer", "average_clips",
                                             "max_testing_views", "feature_extraction", "fcn_test", "train_cfg", "num_frames")
                      if k in loaded}
-    if model_cfg.get("type") in RECOGNIZER_TYPES:  # an mmaction2 model dict
+    if model_cfg.get("type") in RECOGNIZERS:  # an mmaction2 model dict
         model_cfg = deep_merge(model_cfg, overrides)
         model_cfg.setdefault("cls_head", {})["num_classes"] = len(labels)
         return config_from_mmaction2(model_cfg, recipe.get("test_pipeline"), labels)
