@@ -2,7 +2,9 @@
 
 Importing this module registers
 
-* the key table ``"videohub-ava-detector"``: mmaction2/mmdet detector keys (``backbone.*``,
+* :func:`detector_config_from_mmaction2`: an mmaction2 ``FastRCNN`` model dict as an ``AVAConfig``
+  (``videohub convert`` and ``config_from_mmaction2`` send detector configs here);
+* the key table of ``"videohub-ava"``: mmaction2/mmdet detector keys (``backbone.*``,
   ``roi_head.*``) are videohub keys unchanged, since :class:`~videohub.models.ava.FastRCNN`
   keeps their submodule names;
 * the golden-file kinds ``roi_extractor``, ``bbox_head_ava``, ``fbo_head``, ``ava_detector`` and
@@ -16,24 +18,72 @@ of the stored config, so the real loading path is exercised. LFB sampling replay
 
 from __future__ import annotations
 
+import copy
 import tempfile
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from .parity import Comparison, compare, register_kind
 from .state_dict import KeyTable, register_key_table
 
 LFB_PLACEHOLDER = "<LFB_DIR>"
-DETECTOR_MODEL_TYPE = "videohub-ava-detector"
+DETECTOR_MODEL_TYPE = "videohub-ava"
 DETECTOR_TABLE = KeyTable(
     name="ava_detector",
     prefixes=(("backbone.", "backbone."), ("roi_head.", "roi_head.")),
 )
 register_key_table(DETECTOR_MODEL_TYPE, DETECTOR_TABLE)
+
+
+def detector_config_from_mmaction2(model_cfg: Mapping[str, Any],
+                                   test_pipeline: Optional[Sequence[Mapping[str, Any]]] = None,
+                                   id2label: Optional[Mapping[int, str]] = None):
+    """The ``AVAConfig`` of an mmaction2 ``FastRCNN`` model dict.
+
+    Args:
+        model_cfg: ``dict(type="FastRCNN", backbone=..., roi_head=..., train_cfg=..., test_cfg=...)``;
+            ``pretrained`` paths are dropped (the checkpoint holds every weight).
+        test_pipeline: mmaction2 test pipeline; its ``SampleAVAFrames.clip_len`` sets ``num_frames``.
+            Default ``None`` (the architecture's default).
+        id2label: Class names by output index (class 0 included). Default ``None``.
+    """
+    from ..models.ava import AVAConfig
+
+    cfg = copy.deepcopy(dict(model_cfg))
+    if cfg.pop("type", None) != "FastRCNN":
+        raise ConfigError(f"expected an mmaction2 FastRCNN model config, got type {model_cfg.get('type')!r}")
+    unknown = sorted(set(cfg) - {"backbone", "roi_head", "train_cfg", "test_cfg", "neck", "pretrained", "init_cfg"})
+    if unknown or cfg.get("neck") is not None:
+        raise ConfigError(f"mmaction2 FastRCNN config has unsupported key(s) {unknown or ['neck']}")
+    backbone = cfg["backbone"]
+    _drop_pretrained(backbone)
+    roi_head = cfg["roi_head"]
+    num_classes = int(((roi_head.get("bbox_head") or {}).get("num_classes", 81)))
+    kwargs: Dict[str, Any] = dict(backbone=backbone, roi_head=roi_head, train_cfg=cfg.get("train_cfg"),
+                                  test_cfg=cfg.get("test_cfg"), num_labels=num_classes)
+    sampler = next((s for s in test_pipeline or () if s.get("type") == "SampleAVAFrames"), None)
+    if sampler is not None:
+        kwargs["num_frames"] = int(sampler["clip_len"])
+    if id2label is not None:
+        if len(id2label) != num_classes:
+            raise ConfigError(f"{len(id2label)} class names for a bbox head with num_classes={num_classes}")
+        kwargs.update(id2label=dict(id2label), label2id={v: k for k, v in id2label.items()})
+        kwargs.pop("num_labels")
+    return AVAConfig(**kwargs)
+
+
+def _drop_pretrained(cfg: Any) -> None:
+    """Set every ``pretrained`` entry of a (nested) backbone dict to ``None``, in place."""
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if key == "pretrained":
+                cfg[key] = None
+            else:
+                _drop_pretrained(value)
 
 
 def load_mmaction2_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], table: KeyTable,
@@ -177,14 +227,16 @@ def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
     """FastRCNN + AVARoIHead: raw RoI scores, RoI/backbone features, ``get_det_bboxes`` and ``simple_test``."""
     from ..models.ava import FastRCNN
 
+    x, rois, img_metas = golden["input"], golden["rois"], golden["img_metas"]
+    comparison = Comparison()
     with tempfile.TemporaryDirectory() as directory:
         _write_golden_banks(golden, directory)
-        model = FastRCNN.from_config(_replace_placeholder(_plain(golden["config"]), directory))
+        model_cfg = _replace_placeholder(_plain(golden["config"]), directory)
+        model = FastRCNN.from_config(model_cfg)
+        comparison.merge(_via_pretrained(model_cfg, golden, directory))
     load_mmaction2_state_dict(model, golden["state_dict"], DETECTOR_TABLE, str(golden.get("name")))
     model.eval()
     extra = golden.get("extra") or {}
-    x, rois, img_metas = golden["input"], golden["rois"], golden["img_metas"]
-    comparison = Comparison()
     with torch.no_grad():
         feat = model.extract_feat(x)
         if "backbone_feat" in extra:
@@ -207,6 +259,23 @@ def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
             lt_feat = model.roi_head.shared_head.sample_lfb(rois, img_metas)
             comparison.merge(compare(extra["lt_feat"], lt_feat, "extra.lt_feat"))
     return comparison
+
+
+def _via_pretrained(model_cfg: Dict[str, Any], golden: Dict[str, Any], directory: str) -> Comparison:
+    """The Hub round trip: ``AVAForSpatioTemporalActionDetection`` of the converted config with the
+    converted weights, saved and reloaded by ``AutoVideoModel``, scores the golden RoIs."""
+    from ..auto import AutoVideoModel
+    from ..models.ava import AVAForSpatioTemporalActionDetection
+
+    model = AVAForSpatioTemporalActionDetection(detector_config_from_mmaction2(model_cfg))
+    load_mmaction2_state_dict(model, golden["state_dict"], DETECTOR_TABLE, str(golden.get("name")))
+    folder = f"{directory}/hub"
+    model.save_pretrained(folder)
+    reloaded = AutoVideoModel.from_pretrained(folder).eval()
+    with torch.no_grad():
+        np.random.seed(0)
+        out = reloaded(golden["input"].transpose(1, 2), rois=golden["rois"], img_metas=golden["img_metas"])
+    return compare(golden["output"], out.logits, "via_pretrained.output")
 
 
 def check_backbone(golden: Dict[str, Any]) -> Comparison:
