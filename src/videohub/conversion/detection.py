@@ -36,7 +36,6 @@ DETECTOR_TABLE = KeyTable(
     name="ava_detector",
     prefixes=(("backbone.", "backbone."), ("roi_head.", "roi_head.")),
 )
-register_key_table(DETECTOR_MODEL_TYPE, DETECTOR_TABLE)
 
 
 def detector_config_from_mmaction2(model_cfg: Mapping[str, Any],
@@ -53,6 +52,9 @@ def detector_config_from_mmaction2(model_cfg: Mapping[str, Any],
     """
     from ..models.ava import AVAConfig
 
+    # registered when a detector config is converted, not on import: until the preset store marks
+    # detectors ready, importing this module must not turn the AVA presets from pending to ready
+    register_key_table(DETECTOR_MODEL_TYPE, DETECTOR_TABLE)
     cfg = copy.deepcopy(dict(model_cfg))
     if cfg.pop("type", None) != "FastRCNN":
         raise ConfigError(f"expected an mmaction2 FastRCNN model config, got type {model_cfg.get('type')!r}")
