@@ -2,9 +2,8 @@
 
 Importing this module registers
 
-* :func:`detector_config_from_mmaction2`: an mmaction2 ``FastRCNN`` model dict as an ``AVAConfig``
-  (``videohub convert`` and ``config_from_mmaction2`` send detector configs here);
-* the key table of ``"videohub-ava"``: mmaction2/mmdet detector keys (``backbone.*``,
+* the key table of ``"videohub-ava"`` (in :mod:`.ava_config`, with the config conversion
+  ``detector_config_from_mmaction2``): mmaction2/mmdet detector keys (``backbone.*``,
   ``roi_head.*``) are videohub keys unchanged, since :class:`~videohub.models.ava.FastRCNN`
   keeps their submodule names;
 * the golden-file kinds ``roi_extractor``, ``bbox_head_ava``, ``fbo_head``, ``ava_detector`` and
@@ -18,74 +17,19 @@ of the stored config, so the real loading path is exercised. LFB sampling replay
 
 from __future__ import annotations
 
-import copy
 import tempfile
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError
 from .parity import Comparison, compare, register_kind
-from .state_dict import KeyTable, register_key_table
+from .ava_config import DETECTOR_TABLE, detector_config_from_mmaction2
+from .state_dict import KeyTable
 
 LFB_PLACEHOLDER = "<LFB_DIR>"
-DETECTOR_MODEL_TYPE = "videohub-ava"
-DETECTOR_TABLE = KeyTable(
-    name="ava_detector",
-    prefixes=(("backbone.", "backbone."), ("roi_head.", "roi_head.")),
-)
-
-
-def detector_config_from_mmaction2(model_cfg: Mapping[str, Any],
-                                   test_pipeline: Optional[Sequence[Mapping[str, Any]]] = None,
-                                   id2label: Optional[Mapping[int, str]] = None):
-    """The ``AVAConfig`` of an mmaction2 ``FastRCNN`` model dict.
-
-    Args:
-        model_cfg: ``dict(type="FastRCNN", backbone=..., roi_head=..., train_cfg=..., test_cfg=...)``;
-            ``pretrained`` paths are dropped (the checkpoint holds every weight).
-        test_pipeline: mmaction2 test pipeline; its ``SampleAVAFrames.clip_len`` sets ``num_frames``.
-            Default ``None`` (the architecture's default).
-        id2label: Class names by output index (class 0 included). Default ``None``.
-    """
-    from ..models.ava import AVAConfig
-
-    # registered when a detector config is converted, not on import: until the preset store marks
-    # detectors ready, importing this module must not turn the AVA presets from pending to ready
-    register_key_table(DETECTOR_MODEL_TYPE, DETECTOR_TABLE)
-    cfg = copy.deepcopy(dict(model_cfg))
-    if cfg.pop("type", None) != "FastRCNN":
-        raise ConfigError(f"expected an mmaction2 FastRCNN model config, got type {model_cfg.get('type')!r}")
-    unknown = sorted(set(cfg) - {"backbone", "roi_head", "train_cfg", "test_cfg", "neck", "pretrained", "init_cfg"})
-    if unknown or cfg.get("neck") is not None:
-        raise ConfigError(f"mmaction2 FastRCNN config has unsupported key(s) {unknown or ['neck']}")
-    backbone = cfg["backbone"]
-    _drop_pretrained(backbone)
-    roi_head = cfg["roi_head"]
-    num_classes = int(((roi_head.get("bbox_head") or {}).get("num_classes", 81)))
-    kwargs: Dict[str, Any] = dict(backbone=backbone, roi_head=roi_head, train_cfg=cfg.get("train_cfg"),
-                                  test_cfg=cfg.get("test_cfg"), num_labels=num_classes)
-    sampler = next((s for s in test_pipeline or () if s.get("type") == "SampleAVAFrames"), None)
-    if sampler is not None:
-        kwargs["num_frames"] = int(sampler["clip_len"])
-    if id2label is not None:
-        if len(id2label) != num_classes:
-            raise ConfigError(f"{len(id2label)} class names for a bbox head with num_classes={num_classes}")
-        kwargs.update(id2label=dict(id2label), label2id={v: k for k, v in id2label.items()})
-        kwargs.pop("num_labels")
-    return AVAConfig(**kwargs)
-
-
-def _drop_pretrained(cfg: Any) -> None:
-    """Set every ``pretrained`` entry of a (nested) backbone dict to ``None``, in place."""
-    if isinstance(cfg, dict):
-        for key, value in cfg.items():
-            if key == "pretrained":
-                cfg[key] = None
-            else:
-                _drop_pretrained(value)
 
 
 def load_mmaction2_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], table: KeyTable,

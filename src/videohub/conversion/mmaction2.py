@@ -161,7 +161,7 @@ def config_from_mmaction2(
     model_cfg, pipeline_from_cfg = _split_model_cfg(model_cfg)
     test_pipeline = test_pipeline if test_pipeline is not None else pipeline_from_cfg
     if model_cfg.get("type") == "FastRCNN":  # an AVA detector
-        from .detection import detector_config_from_mmaction2
+        from .ava_config import detector_config_from_mmaction2
 
         return detector_config_from_mmaction2(model_cfg, test_pipeline, id2label)
     arch = arch_for_model_cfg(model_cfg)
