@@ -80,7 +80,7 @@ def test_lfb_errors(tmp_path):
     with pytest.raises(ConfigError, match="lmdb"):
         LFB(str(tmp_path), device="lmdb")
     (tmp_path / "lfb_val.pkl").write_bytes(b"not loaded")
-    with pytest.raises(CheckpointError, match="does not unpickle"):
+    with pytest.raises(CheckpointError, match="pass allow_pickle=True"):
         LFB(str(tmp_path), dataset_modes=("val",), device="cpu")
 
 
@@ -103,3 +103,25 @@ def test_lfb_infer_head_writes_safetensors(tmp_path):
     np.random.seed(0)
     out = fbo(x, rois, metas)
     assert out.shape == (3, 8, 1, 1, 1)
+
+
+def test_lfb_reads_a_reference_pickle_only_when_allowed(tmp_path, caplog):
+    bank = {"vid": {10: [torch.ones(4)], 11: [torch.zeros(4), torch.full((4,), 2.0)]}}
+    torch.save(bank, tmp_path / "lfb_train.pkl")
+    with pytest.raises(CheckpointError, match="pass allow_pickle=True"):
+        LFB(str(tmp_path), lfb_channels=4, dataset_modes="train", device="cpu")
+    lfb = LFB(str(tmp_path), max_num_sampled_feat=2, window_size=3, lfb_channels=4, dataset_modes="train",
+              device="cpu", allow_pickle=True)
+    assert "reading the pickled LFB" in caplog.text
+    assert sorted(lfb.lfb["vid"]) == [10, 11] and torch.equal(lfb.lfb["vid"][11][1], torch.full((4,), 2.0))
+    # a pickle holding anything but tensors and containers is refused by weights_only
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    with open(tmp_path / "lfb_val.pkl", "wb") as f:
+        pickle.dump({"vid": Evil()}, f)
+    with pytest.raises(CheckpointError, match="not a bank of plain tensors"):
+        LFB(str(tmp_path), lfb_channels=4, dataset_modes="val", device="cpu", allow_pickle=True)

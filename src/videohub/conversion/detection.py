@@ -2,7 +2,8 @@
 
 Importing this module registers
 
-* the key table ``"videohub-ava-detector"``: mmaction2/mmdet detector keys (``backbone.*``,
+* the key table of ``"videohub-ava"`` (in :mod:`.ava_config`, with the config conversion
+  ``detector_config_from_mmaction2``): mmaction2/mmdet detector keys (``backbone.*``,
   ``roi_head.*``) are videohub keys unchanged, since :class:`~videohub.models.ava.FastRCNN`
   keeps their submodule names;
 * the golden-file kinds ``roi_extractor``, ``bbox_head_ava``, ``fbo_head``, ``ava_detector`` and
@@ -25,15 +26,10 @@ from torch import nn
 
 from ..errors import CheckpointError
 from .parity import Comparison, compare, register_kind
-from .state_dict import KeyTable, register_key_table
+from .ava_config import DETECTOR_TABLE, detector_config_from_mmaction2
+from .state_dict import KeyTable
 
 LFB_PLACEHOLDER = "<LFB_DIR>"
-DETECTOR_MODEL_TYPE = "videohub-ava-detector"
-DETECTOR_TABLE = KeyTable(
-    name="ava_detector",
-    prefixes=(("backbone.", "backbone."), ("roi_head.", "roi_head.")),
-)
-register_key_table(DETECTOR_MODEL_TYPE, DETECTOR_TABLE)
 
 
 def load_mmaction2_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], table: KeyTable,
@@ -177,14 +173,16 @@ def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
     """FastRCNN + AVARoIHead: raw RoI scores, RoI/backbone features, ``get_det_bboxes`` and ``simple_test``."""
     from ..models.ava import FastRCNN
 
+    x, rois, img_metas = golden["input"], golden["rois"], golden["img_metas"]
+    comparison = Comparison()
     with tempfile.TemporaryDirectory() as directory:
         _write_golden_banks(golden, directory)
-        model = FastRCNN.from_config(_replace_placeholder(_plain(golden["config"]), directory))
+        model_cfg = _replace_placeholder(_plain(golden["config"]), directory)
+        model = FastRCNN.from_config(model_cfg)
+        comparison.merge(_via_pretrained(model_cfg, golden, directory))
     load_mmaction2_state_dict(model, golden["state_dict"], DETECTOR_TABLE, str(golden.get("name")))
     model.eval()
     extra = golden.get("extra") or {}
-    x, rois, img_metas = golden["input"], golden["rois"], golden["img_metas"]
-    comparison = Comparison()
     with torch.no_grad():
         feat = model.extract_feat(x)
         if "backbone_feat" in extra:
@@ -207,6 +205,23 @@ def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
             lt_feat = model.roi_head.shared_head.sample_lfb(rois, img_metas)
             comparison.merge(compare(extra["lt_feat"], lt_feat, "extra.lt_feat"))
     return comparison
+
+
+def _via_pretrained(model_cfg: Dict[str, Any], golden: Dict[str, Any], directory: str) -> Comparison:
+    """The Hub round trip: ``AVAForSpatioTemporalActionDetection`` of the converted config with the
+    converted weights, saved and reloaded by ``AutoVideoModel``, scores the golden RoIs."""
+    from ..auto import AutoVideoModel
+    from ..models.ava import AVAForSpatioTemporalActionDetection
+
+    model = AVAForSpatioTemporalActionDetection(detector_config_from_mmaction2(model_cfg))
+    load_mmaction2_state_dict(model, golden["state_dict"], DETECTOR_TABLE, str(golden.get("name")))
+    folder = f"{directory}/hub"
+    model.save_pretrained(folder)
+    reloaded = AutoVideoModel.from_pretrained(folder).eval()
+    with torch.no_grad():
+        np.random.seed(0)
+        out = reloaded(golden["input"].transpose(1, 2), rois=golden["rois"], img_metas=golden["img_metas"])
+    return compare(golden["output"], out.logits, "via_pretrained.output")
 
 
 def check_backbone(golden: Dict[str, Any]) -> Comparison:

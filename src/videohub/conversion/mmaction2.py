@@ -161,6 +161,10 @@ def config_from_mmaction2(
     """
     model_cfg, pipeline_from_cfg = _split_model_cfg(model_cfg)
     test_pipeline = test_pipeline if test_pipeline is not None else pipeline_from_cfg
+    if model_cfg.get("type") == "FastRCNN":  # an AVA detector
+        from .ava_config import detector_config_from_mmaction2
+
+        return detector_config_from_mmaction2(model_cfg, test_pipeline, id2label)
     arch = arch_for_model_cfg(model_cfg)
     unknown = sorted(set(model_cfg) - {"type", "backbone", "neck", "cls_head", "train_cfg", "test_cfg"})
     if unknown:
@@ -423,7 +427,10 @@ def convert(
 
     os.makedirs(output, exist_ok=True)
     model.save_pretrained(output)
-    if test_pipeline:
+    if test_pipeline and model_cfg.get("type") == "FastRCNN":
+        logger.info("an AVA detector takes key-frame clips and person boxes (SampleAVAFrames): no video processor "
+                    "is written; see docs/detection.md for its pipeline")
+    elif test_pipeline:
         from ..processing import VideoProcessor
 
         if takes_rgb_video(model_cfg):

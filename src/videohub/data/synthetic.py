@@ -8,6 +8,7 @@ start positions and noise vary per video, all drawn from the seed.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -151,3 +152,104 @@ def read_labels(path: str) -> List[str]:
     """Read a label file (one class name a line)."""
     with open(path, encoding="utf-8") as f:
         return [line.strip() for line in f if line.strip()]
+
+
+# ----------------------------------------------------------------------------- AVA-format detection set
+AVA_COLOURS = {"red": (230, 40, 40), "green": (40, 210, 60), "blue": (50, 80, 240), "yellow": (235, 225, 40)}
+AVA_ACTIONS = (*AVA_COLOURS, "moves right")
+AVA_FPS = 30  # AVADataset's frame rate
+
+
+def make_ava_dataset(
+    root: str,
+    videos: int = 16,
+    seconds: int = 4,
+    size: int = 32,
+    seed: int = 0,
+    splits: Sequence[Tuple[str, float]] = (("train", 0.75), ("val", 0.25)),
+) -> dict:
+    """Write a small AVA-format detection set under ``root``: frames, box CSVs, proposals, label map.
+
+    Every video shows two coloured squares (one in the upper half, one in the lower half) sliding
+    left or right over a noisy background. Each square is an "actor": its box at every key frame
+    (seconds ``1 .. seconds - 1``) is annotated with its colour (actions 1-4: red, green, blue,
+    yellow) and, when it moves right, action 5. Files (AVADataset's layout, ``timestamp_start=0``,
+    ``timestamp_end=seconds``):
+
+    - ``rawframes/<video>/img_00001.jpg ...`` (``AVA_FPS * seconds`` frames, ``size x size``);
+    - ``<split>.csv``: ``video,timestamp,x1,y1,x2,y2,action,entity`` rows (coordinates in [0, 1]);
+    - ``<split>_proposals.json``: per key frame the two actors' boxes (score 0.98), an empty
+      background box (score 0.95) and a low-score box (0.3, dropped by ``person_det_score_thr=0.9``);
+    - ``labelmap.pbtxt``: the five actions.
+
+    Args:
+        root: Output folder.
+        videos: Number of videos, split by ``splits``. Default 16.
+        seconds: Video length in seconds (key frames at 1 .. seconds - 1). Default 4.
+        size: Frame side in pixels. Default 32.
+        seed: Seed of everything random. Default 0.
+        splits: ``(name, fraction)`` pairs. Default 75 % train / 25 % val.
+
+    Returns:
+        ``{split: [video ids]}``.
+    """
+    from PIL import Image
+
+    if seconds < 2:
+        raise ValueError(f"seconds must be >= 2 (key frames at 1 .. seconds - 1), got {seconds}")
+    rng = np.random.default_rng(seed)
+    num_frames = AVA_FPS * seconds
+    side = max(size // 4, 4)
+    bounds = np.cumsum([0.0] + [fraction for _, fraction in splits])
+    cut = np.round(bounds / bounds[-1] * videos).astype(int)
+    out = {name: [] for name, _ in splits}
+    rows = {name: [] for name, _ in splits}
+    proposals = {name: {} for name, _ in splits}
+    names = list(AVA_COLOURS)
+    for v in range(videos):
+        split = next(name for (name, _), hi in zip(splits, cut[1:]) if v < hi)
+        video_id = f"vid{v:03d}"
+        out[split].append(video_id)
+        colours = rng.choice(len(names), size=2, replace=False)
+        actors = []
+        for row in range(2):
+            direction = int(rng.choice([-1, 1]))
+            travel = rng.uniform(0.3, 0.6) * (size - side)
+            x0 = rng.uniform(0, size - side - travel) + (travel if direction < 0 else 0.0)
+            y = int(rng.integers(0, size // 2 - side + 1)) + row * (size // 2)
+            actors.append((int(colours[row]), direction, x0, travel / (num_frames - 1), y))
+        background = rng.integers(0, 70, size=3)
+        folder = os.path.join(root, "rawframes", video_id)
+        os.makedirs(folder, exist_ok=True)
+        for f in range(1, num_frames + 1):
+            frame = background + rng.integers(-15, 16, size=(size, size, 1))
+            for colour, direction, x0, speed, y in actors:
+                x = int(round(x0 + direction * speed * (f - 1)))
+                frame[y:y + side, x:x + side] = AVA_COLOURS[names[colour]]
+            Image.fromarray(np.clip(frame, 0, 255).astype(np.uint8)).save(
+                os.path.join(folder, f"img_{f:05d}.jpg"), quality=95)
+        for t in range(1, seconds):
+            key = f"{video_id},{t:04d}"
+            keyframe = AVA_FPS * t + 2  # the file SampleAVAFrames centres on (start_index 1)
+            boxes = []
+            for entity, (colour, direction, x0, speed, y) in enumerate(actors):
+                x = int(round(x0 + direction * speed * (keyframe - 1)))
+                box = [x / size, y / size, (x + side) / size, (y + side) / size]
+                boxes.append(box)
+                for action in [colour + 1] + ([5] if direction > 0 else []):
+                    rows[split].append(f"{video_id},{t},{box[0]:.4f},{box[1]:.4f},{box[2]:.4f},{box[3]:.4f},"
+                                       f"{action},{entity}\n")
+            # the distractor: a background box as far (horizontally) from both actors as the frame allows
+            empty_x = max(range(size - side + 1), key=lambda c: min(abs(c / size - b[0]) for b in boxes)) / size
+            proposals[split][key] = (
+                [[round(c, 4) for c in b] + [0.98] for b in boxes]
+                + [[empty_x, 0.4, empty_x + side / size, 0.4 + side / size, 0.95], [0.2, 0.2, 0.8, 0.8, 0.3]])
+    for split in out:
+        with open(os.path.join(root, f"{split}.csv"), "w", encoding="utf-8") as f:
+            f.writelines(rows[split])
+        with open(os.path.join(root, f"{split}_proposals.json"), "w", encoding="utf-8") as f:
+            json.dump(proposals[split], f)
+    with open(os.path.join(root, "labelmap.pbtxt"), "w", encoding="utf-8") as f:
+        for i, name in enumerate(AVA_ACTIONS, start=1):
+            f.write(f'item {{\n  name: "{name}"\n  id: {i}\n}}\n')
+    return out

@@ -32,6 +32,7 @@ __all__ = [
     "ava_eval",
     "det2csv",
     "frame_map",
+    "frame_map_of_rows",
     "make_image_key",
     "read_csv",
     "read_exclusions",
@@ -382,3 +383,24 @@ def ava_eval(result_file: PathOrFile, result_type: str, label_file: PathOrFile, 
         for name, value in metrics.items():
             logger.info("%s=\t%s", name, value)
     return {name: value for name, value in metrics.items() if "ByCategory" not in name}
+
+
+def frame_map_of_rows(rows: Iterable[Sequence[Any]], ann_file: PathOrFile, categories: Sequence[Mapping[str, Any]],
+                      exclude_file: Optional[PathOrFile] = None, iou_threshold: float = 0.5) -> Dict[str, float]:
+    """Frame mAP of in-memory detection rows against an AVA ground-truth CSV (for training loops).
+
+    Args:
+        rows: ``(video_id, timestamp, x1, y1, x2, y2, action_id, score)`` rows, e.g. ``det2csv``'s.
+        ann_file: Ground-truth CSV (path, file or rows).
+        categories: ``[{"id": action id >= 1, "name": str}, ...]`` to evaluate (the label map's
+            items, or the model's ``id2label`` without class 0); other actions are ignored.
+        exclude_file: Excluded timestamps CSV. Default ``None``.
+        iou_threshold: Matching IoU. Default 0.5.
+
+    Returns:
+        ``{"mAP@0.5IOU": ..., "PerformanceByCategory/AP@0.5IOU/<name>": ...}`` as :func:`frame_map`.
+    """
+    whitelist = {int(cat["id"]) for cat in categories}
+    gt_boxes, gt_labels, _ = read_csv(ann_file, whitelist, 0)
+    detections = read_csv(list(rows), whitelist, 0)
+    return frame_map((gt_boxes, gt_labels), detections, categories, read_exclusions(exclude_file), iou_threshold)

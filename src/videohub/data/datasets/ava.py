@@ -432,3 +432,64 @@ class AVADataset(BaseDataset):
             csv_path = osp.join(tmp, "ava_results.csv")
             self.results2csv(results, csv_path)
             return evaluate_ava(csv_path, self.ann_file, self.exclude_file, self.label_file, custom_classes=self.custom_classes)
+
+
+_META_KEYS = ("img_key", "video_id", "timestamp", "img_shape", "original_shape", "flip", "crop_quadruple", "scores")
+
+
+class AVACollator:
+    """Collate AVA samples (pipeline results) into detector inputs.
+
+    Each sample is the results dict of an AVA pipeline ending in ``FormatShape('NCTHW', collapse=True)``
+    (``imgs`` ``[C, T, H, W]``; ``img`` after mmaction2's ``Rename`` works too) with ``proposals``
+    and, for training, ``gt_bboxes`` / ``gt_labels``. The batch has ``pixel_values`` ``(B, T, C, H, W)``,
+    ``boxes`` (the proposals, one ``[k_i, 4]`` tensor per clip), ``gt_boxes`` / ``gt_labels`` when
+    every sample has them, and ``img_metas`` (``img_key``, ``video_id``, ``timestamp``, ``img_shape``,
+    ``flip``, ``crop_quadruple``, ``scores`` where present, merged with a sample's own ``img_metas``).
+    Samples skipped by the transform are dropped; the batch counts them in ``num_skipped``.
+    """
+
+    def __call__(self, samples: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+        import torch
+
+        from ..collate import SKIP_KEY
+
+        kept = [s for s in samples if s is not None and not s.get(SKIP_KEY)]
+        if not kept:
+            raise AnnotationError(f"every sample of a batch was skipped: {[s.get(SKIP_KEY) for s in samples if s]}")
+        clips = []
+        for index, sample in enumerate(kept):
+            imgs = sample.get("imgs", sample.get("img"))
+            if imgs is None:
+                raise ConfigError(f"AVA sample {index} has no 'imgs' (keys: {sorted(sample)}); end the pipeline "
+                                  "with FormatShape('NCTHW', collapse=True)")
+            imgs = torch.as_tensor(np.asarray(imgs) if not isinstance(imgs, torch.Tensor) else imgs)
+            if imgs.dim() != 4:
+                raise ConfigError(f"AVA sample {index}: imgs has shape {tuple(imgs.shape)}; expected [C, T, H, W] "
+                                  "(FormatShape('NCTHW', collapse=True))")
+            clips.append(imgs.float())
+        if any(c.shape != clips[0].shape for c in clips):
+            raise ConfigError(f"the clips of a batch have different shapes {[tuple(c.shape) for c in clips]}; "
+                              "crop or resize them to one size")
+
+        def boxes(sample: Dict[str, Any], key: str, width: int) -> "torch.Tensor":
+            value = sample.get(key)
+            array = np.zeros((0, width), dtype=np.float32) if value is None else np.asarray(value, dtype=np.float32)
+            return torch.from_numpy(array.reshape(-1, width) if array.size == 0 else array)
+
+        batch: Dict[str, Any] = {"pixel_values": torch.stack(clips).transpose(1, 2).contiguous(),
+                                 "boxes": [boxes(s, "proposals", 4)[:, :4] for s in kept]}
+        if all(s.get("gt_bboxes") is not None and s.get("gt_labels") is not None for s in kept):
+            batch["gt_boxes"] = [boxes(s, "gt_bboxes", 4) for s in kept]
+            batch["gt_labels"] = [boxes(s, "gt_labels", np.asarray(s["gt_labels"]).shape[-1]) for s in kept]
+        metas = []
+        for sample in kept:
+            meta = {k: sample[k] for k in _META_KEYS if k in sample}
+            own = sample.get("img_metas")
+            if isinstance(own, dict):
+                meta.update(own)
+            metas.append(meta)
+        batch["img_metas"] = metas
+        if len(kept) < len(samples):
+            batch["num_skipped"] = len(samples) - len(kept)
+        return batch

@@ -135,7 +135,7 @@ class BBoxHeadAVA(nn.Module):
         """Focal BCE (multilabel) or focal cross entropy over the positive RoIs, class 0 dropped.
 
         ``labels [K, num_classes]`` are multi-hot; rows without a positive class (besides 0) are
-        skipped. ``loss = mean(focal_alpha * (1 - exp(-l)) ** focal_gamma * l)`` with the
+        skipped (with no row left, the loss is 0 and no recall/precision is reported). ``loss = mean(focal_alpha * (1 - exp(-l)) ** focal_gamma * l)`` with the
         element-wise BCE (or per-row cross entropy with labels normalized to sum 1) ``l``.
         Also returns ``recall@thr=0.5``, ``prec@thr=0.5`` and ``recall@top{k}``/``prec@top{k}``.
         """
@@ -146,6 +146,11 @@ class BBoxHeadAVA(nn.Module):
             raise ShapeError(f"BBoxHeadAVA.loss: labels {tuple(labels.shape)} must match cls_score {tuple(cls_score.shape)}")
         labels = labels[:, 1:]
         pos_inds = torch.sum(labels, dim=-1) > 0
+        if not bool(pos_inds.any()):
+            # nothing to learn from (mmaction2 would average over no element and give NaN): a zero
+            # loss that keeps the graph, so a training step over such a batch changes nothing
+            losses["loss_action_cls"] = cls_score.sum() * 0.0
+            return losses
         cls_score = cls_score[pos_inds, 1:]
         labels = labels[pos_inds]
         recall_thr, prec_thr, recall_k, prec_k = self.topk_accuracy(cls_score, labels, thr=0.5)

@@ -1,8 +1,9 @@
 """The AVA spatio-temporal action detector: mmdet ``FastRCNN`` with mmaction2's ``AVARoIHead``.
 
-Only the test path with given person proposals is provided (mmdet ``FastRCNN.simple_test`` →
-``AVARoIHead.simple_test`` → ``BBoxHeadAVA.get_det_bboxes`` → ``bbox2result``); the training path
-(box assigner/sampler) is not part of videohub. Submodule names follow mmdet/mmaction2
+Test path with given person proposals: mmdet ``FastRCNN.simple_test`` → ``AVARoIHead.simple_test``
+→ ``BBoxHeadAVA.get_det_bboxes`` → ``bbox2result``. Training path: ``FastRCNN.forward_train`` →
+``AVARoIHead.forward_train`` (``MaxIoUAssignerAVA`` + ``RandomSampler`` of ``train_cfg.rcnn`` per
+clip, ``bbox_target``, ``BBoxHeadAVA.loss``). Submodule names follow mmdet/mmaction2
 (``backbone.*``, ``roi_head.bbox_roi_extractor``, ``roi_head.shared_head.*``,
 ``roi_head.bbox_head.fc_cls.*``), so mmaction2 state dicts load unchanged.
 """
@@ -17,6 +18,7 @@ from torch import nn
 
 from ...errors import ConfigError, ShapeError
 from ...registry import BACKBONES, HEADS
+from .assign_sample import SamplingResult, bbox_target, build_assigner, build_sampler
 from .bbox_head_ava import BBoxHeadAVA  # noqa: F401  (registers the head in HEADS)
 from .roi_extractor import SingleRoIExtractor3D  # noqa: F401  (registers the extractor in HEADS)
 
@@ -94,7 +96,8 @@ class AVARoIHead(nn.Module):
         bbox_roi_extractor: ``SingleRoIExtractor3D`` config.
         bbox_head: ``BBoxHeadAVA`` config.
         shared_head: Optional ``FBOHead`` / ``LFBInferHead`` config run on the RoI features. Default ``None``.
-        train_cfg: Training config (kept, unused at test time). Default ``None``.
+        train_cfg: ``train_cfg.rcnn``: ``assigner``, ``sampler`` and ``pos_weight`` of training
+            (built when given). Default ``None`` (no training with ground-truth boxes).
         test_cfg: Test config with ``action_thr``. Default ``None`` (threshold 0.01, mmaction2's default).
         mask_roi_extractor, mask_head: Not supported (must be ``None``, default).
         pretrained, init_cfg: Accepted for mmdet compatibility. Default ``None``.
@@ -123,6 +126,10 @@ class AVARoIHead(nn.Module):
         self.bbox_head = _build_head(bbox_head)
         if shared_head is not None:
             self.shared_head = _build_head(shared_head)
+        self.bbox_assigner = self.bbox_sampler = None
+        if train_cfg is not None:
+            self.bbox_assigner = build_assigner(_get(train_cfg, "assigner"))
+            self.bbox_sampler = build_sampler(_get(train_cfg, "sampler"))
 
     @property
     def with_shared_head(self) -> bool:
@@ -146,6 +153,38 @@ class AVARoIHead(nn.Module):
             bbox_feat = self.shared_head(bbox_feat, feat=global_feat, rois=rois, img_metas=img_metas)
         cls_score, bbox_pred = self.bbox_head(bbox_feat)
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feat)
+
+    def assign_and_sample(self, proposal_list: Sequence[torch.Tensor], gt_bboxes: Sequence[torch.Tensor],
+                          gt_labels: Sequence[torch.Tensor]) -> List[SamplingResult]:
+        """Per clip, ``train_cfg``'s assigner on the proposals then its sampler (mmdet ``StandardRoIHead``)."""
+        if self.bbox_assigner is None:
+            raise ConfigError("AVARoIHead was built without train_cfg (assigner, sampler): it cannot train "
+                              "from ground-truth boxes")
+        if not len(proposal_list) == len(gt_bboxes) == len(gt_labels):
+            raise ShapeError(f"{len(proposal_list)} proposal lists, {len(gt_bboxes)} gt_bboxes and "
+                             f"{len(gt_labels)} gt_labels: expected one of each per clip")
+        results = []
+        for proposals, boxes, labels in zip(proposal_list, gt_bboxes, gt_labels):
+            assigned = self.bbox_assigner.assign(proposals, boxes, labels)
+            results.append(self.bbox_sampler.sample(assigned, proposals, boxes, labels))
+        return results
+
+    def forward_train(self, x: Features, img_metas: Sequence[Mapping[str, Any]],
+                      proposal_list: Sequence[torch.Tensor], gt_bboxes: Sequence[torch.Tensor],
+                      gt_labels: Sequence[torch.Tensor]) -> Dict[str, Any]:
+        """Training step of the RoI head: ``{rois, labels, cls_score, loss_bbox}`` of the sampled boxes.
+
+        ``loss_bbox`` holds ``loss_action_cls`` and the recall/precision of ``BBoxHeadAVA.loss``.
+        """
+        sampling_results = self.assign_and_sample(proposal_list, gt_bboxes, gt_labels)
+        rois = bbox2roi([res.bboxes for res in sampling_results])
+        bbox_results = self._bbox_forward(x, rois, img_metas)
+        labels, label_weights = bbox_target(sampling_results, self.bbox_head.num_classes,
+                                            float(_get(self.train_cfg, "pos_weight", 1.0)))
+        loss_bbox = self.bbox_head.loss(bbox_results["cls_score"], bbox_results["bbox_pred"], rois, labels,
+                                        label_weights)
+        bbox_results.update(rois=rois, labels=labels, loss_bbox=loss_bbox)
+        return bbox_results
 
     def simple_test_bboxes(self, x: Features, img_metas: Sequence[Mapping[str, Any]],
                            proposals: Sequence[torch.Tensor], rcnn_test_cfg: Any = None,
@@ -172,7 +211,7 @@ class AVARoIHead(nn.Module):
 
 
 class FastRCNN(nn.Module):
-    """mmdet ``FastRCNN`` as used by mmaction2's AVA configs: ``backbone`` + ``roi_head`` (test path).
+    """mmdet ``FastRCNN`` as used by mmaction2's AVA configs: ``backbone`` + ``roi_head``.
 
     Args:
         backbone: Backbone config (e.g. ``ResNet3dSlowOnly`` / ``ResNet3dSlowFast``).
@@ -231,11 +270,23 @@ class FastRCNN(nn.Module):
         x = self.extract_feat(img)
         return self.roi_head.simple_test(x, proposals, img_metas, rescale=rescale)
 
-    def forward(self, img: Sequence[torch.Tensor], img_metas: Sequence[Sequence[Mapping[str, Any]]],
-                proposals: Sequence[Sequence[torch.Tensor]], return_loss: bool = False, **kwargs: Any):
-        """mmdet ``forward_test`` for one augmentation: ``img=[x]``, ``img_metas=[metas]``, ``proposals=[[boxes]]``."""
+    def forward_train(self, img: torch.Tensor, img_metas: Sequence[Mapping[str, Any]],
+                      gt_bboxes: Sequence[torch.Tensor], gt_labels: Sequence[torch.Tensor],
+                      proposals: Sequence[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """mmdet ``FastRCNN.forward_train``: the RoI head's losses and recall/precision on a clip batch."""
+        x = self.extract_feat(img)
+        return self.roi_head.forward_train(x, img_metas, proposals, gt_bboxes, gt_labels)["loss_bbox"]
+
+    def forward(self, img: Any, img_metas: Any, proposals: Any, return_loss: bool = False,
+                gt_bboxes: Optional[Sequence[torch.Tensor]] = None, gt_labels: Optional[Sequence[torch.Tensor]] = None,
+                **kwargs: Any):
+        """mmdet ``forward``: with ``return_loss`` the training step (``img [N, 3, T, H, W]``, per-clip
+        ``gt_bboxes``/``gt_labels``/``proposals``), else ``forward_test`` for one augmentation
+        (``img=[x]``, ``img_metas=[metas]``, ``proposals=[[boxes]]``)."""
         if return_loss:
-            raise ConfigError("FastRCNN in videohub has the test path only (return_loss must be False)")
+            if gt_bboxes is None or gt_labels is None:
+                raise ConfigError("FastRCNN.forward(return_loss=True) needs gt_bboxes and gt_labels")
+            return self.forward_train(img, img_metas, gt_bboxes, gt_labels, proposals)
         if len(img) != 1 or len(img_metas) != 1 or len(proposals) != 1:
             raise ShapeError(f"FastRCNN.forward supports one test augmentation, got {len(img)} images, "
                              f"{len(img_metas)} img_metas, {len(proposals)} proposal lists")

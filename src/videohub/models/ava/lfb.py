@@ -6,12 +6,13 @@ video. ``FBOHead`` samples from it a window of ``window_size`` seconds around th
 ``max_num_sampled_feat`` features per second.
 
 **Difference from mmaction2.** mmaction2 stores the bank as ``lfb_<mode>.pkl`` written with
-``torch.save`` (a pickle) and loads it with ``torch.load``. videohub never unpickles files, so a bank
+``torch.save`` (a pickle) and loads it with ``torch.load``. videohub does not unpickle by default: a bank
 is ``lfb_<mode>.safetensors``: one ``[n, lfb_channels]`` tensor per ``(video, second)`` under the key
 ``"<video_id>,<second>"`` (see :func:`save_lfb` / :func:`load_lfb`). A ``.pkl`` bank must be
 converted once, in an environment that trusts it, e.g. with
 ``save_lfb(torch.load(pkl, weights_only=True), path)`` (a bank of plain tensors loads with
-``weights_only=True``). The ``lmdb`` device of mmaction2 is not supported (a clear error is raised);
+``weights_only=True``), or read directly with ``LFB(..., allow_pickle=True)`` (same loader, with a
+warning). The ``lmdb`` device of mmaction2 is not supported (a clear error is raised);
 ``cpu`` and ``gpu`` keep the bank in memory on that device.
 """
 
@@ -24,6 +25,9 @@ import numpy as np
 import torch
 
 from ...errors import CheckpointError, ConfigError
+from ...utils.logging import get_logger
+
+logger = get_logger(__name__)
 
 Bank = Dict[str, Dict[int, List[torch.Tensor]]]
 
@@ -66,6 +70,25 @@ def load_lfb(path: str, device: Union[str, torch.device] = "cpu") -> Bank:
     return bank
 
 
+def _load_pickled_bank(path: str, device: Union[str, torch.device]) -> Bank:
+    """An mmaction2 ``lfb_<mode>.pkl`` bank, read with ``torch.load(weights_only=True)`` (warns)."""
+    logger.warning("reading the pickled LFB %s (tensors and containers only); convert it once with "
+                   "videohub.models.ava.lfb.save_lfb to a safetensors bank", path)
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError / RuntimeError for refused or corrupt content
+        raise CheckpointError(f"{path}: not a bank of plain tensors ({type(err).__name__}: {err})") from None
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{path}: expected {{video_id: {{second: [features]}}}}, got {type(raw).__name__}")
+    bank: Bank = {}
+    for video_id, seconds in raw.items():
+        if not isinstance(seconds, dict):
+            raise CheckpointError(f"{path}: entry {video_id!r} is a {type(seconds).__name__}, expected {{second: [...]}}")
+        bank[str(video_id)] = {int(second): [torch.as_tensor(f).to(device) for f in feats]
+                               for second, feats in seconds.items()}
+    return bank
+
+
 class LFB:
     """Long-Term Feature Bank (mmaction2 ``LFB``).
 
@@ -78,6 +101,9 @@ class LFB:
         device: ``"cpu"`` or ``"gpu"`` (CUDA) to hold the bank; ``"lmdb"`` is not supported. Default ``"gpu"``.
         lmdb_map_size: mmaction2's lmdb map size; only accepted for config compatibility. Default 4e9.
         construct_lmdb: mmaction2's lmdb flag; only accepted for config compatibility. Default ``True``.
+        allow_pickle: Read an mmaction2 ``lfb_<mode>.pkl`` when there is no safetensors bank, with
+            ``torch.load(weights_only=True)`` (tensors and containers only) and a warning; convert it
+            once with :func:`save_lfb` instead. Default ``False``.
 
     ``lfb["video_id,0902"]`` samples the ``[window_size * K, lfb_channels]`` float32 long-term
     features around second 902 with numpy's global RNG, exactly as mmaction2 does.
@@ -93,6 +119,7 @@ class LFB:
         device: str = "gpu",
         lmdb_map_size: float = 4e9,
         construct_lmdb: bool = True,
+        allow_pickle: bool = False,
     ):
         if device == "lmdb":
             raise ConfigError("LFB device 'lmdb' is not supported by videohub; use device='cpu' or 'gpu' "
@@ -117,10 +144,13 @@ class LFB:
         self.lfb: Bank = {}
         for mode in self.dataset_modes:
             path = os.path.normpath(os.path.join(lfb_prefix_path, f"lfb_{mode}.safetensors"))
+            legacy = os.path.normpath(os.path.join(lfb_prefix_path, f"lfb_{mode}.pkl"))
+            if not os.path.isfile(path) and allow_pickle and os.path.isfile(legacy):
+                self.lfb.update(_load_pickled_bank(legacy, self.device))
+                continue
             if not os.path.isfile(path):
-                legacy = os.path.normpath(os.path.join(lfb_prefix_path, f"lfb_{mode}.pkl"))
-                hint = (f"; found the mmaction2 pickle {legacy!r}, which videohub does not unpickle: convert it "
-                        "with videohub.models.ava.lfb.save_lfb") if os.path.isfile(legacy) else ""
+                hint = (f"; found the mmaction2 pickle {legacy!r}: pass allow_pickle=True (lfb_cfg) to read it, "
+                        "or convert it once with videohub.models.ava.lfb.save_lfb") if os.path.isfile(legacy) else ""
                 raise CheckpointError(f"LFB file {path!r} not found{hint}")
             self.lfb.update(load_lfb(path, self.device))
 
