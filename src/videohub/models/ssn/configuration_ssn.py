@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Dict, Optional
 from huggingface_hub.dataclasses import strict
 
 from ...configuration_utils import LocalizerConfig
+from ...localization.ssn_utils import SSN_THUMOS_TEST_CFG, SSN_THUMOS_TRAIN_CFG
 from ...registry import BACKBONES, HEADS, Registry
 from . import ssn  # noqa: F401  (registers SSN and SSNHead)
 
@@ -43,17 +44,6 @@ class SSNConfig(LocalizerConfig):
         "type": "SSNHead", "dropout_ratio": 0.0, "in_channels": 2048, "num_classes": 20,
         "consensus": {"type": "STPPTrain", "stpp_stage": [1, 1, 1], "num_segments_list": [2, 5, 2]},
         "use_regression": True}
-    default_train_cfg: ClassVar[Dict[str, Any]] = {"ssn": {
-        "assigner": {"positive_iou_threshold": 0.7, "background_iou_threshold": 0.01,
-                     "incomplete_iou_threshold": 0.3, "background_coverage_threshold": 0.02,
-                     "incomplete_overlap_threshold": 0.01},
-        "sampler": {"num_per_video": 8, "positive_ratio": 1, "background_ratio": 1, "incomplete_ratio": 6,
-                    "add_gt_as_proposals": True},
-        "loss_weight": {"comp_loss_weight": 0.1, "reg_loss_weight": 0.1},
-        "debug": False}}
-    default_test_cfg: ClassVar[Dict[str, Any]] = {"ssn": {
-        "sampler": {"test_interval": 6, "batch_size": 16},
-        "evaluater": {"top_k": 2000, "nms": 0.2, "softmax_before_filter": True, "cls_top_k": 2}}}
 
     backbone: Optional[Dict[str, Any]] = None
     cls_head: Optional[Dict[str, Any]] = None
@@ -66,7 +56,7 @@ class SSNConfig(LocalizerConfig):
         if self.loss_cls is None:
             self.loss_cls = {"type": "SSNLoss"}
         if self.train_cfg is None:
-            self.train_cfg = copy.deepcopy(self.default_train_cfg)
+            self.train_cfg = copy.deepcopy(SSN_THUMOS_TRAIN_CFG)
         if self.test_cfg is None:
-            self.test_cfg = copy.deepcopy(self.default_test_cfg)
+            self.test_cfg = copy.deepcopy(SSN_THUMOS_TEST_CFG)
 
