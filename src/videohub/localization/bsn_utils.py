@@ -14,7 +14,11 @@ import numpy as np
 from ..errors import AnnotationError, ConfigError, ShapeError
 from .proposal_utils import temporal_iop, temporal_iou
 
-__all__ = ["candidate_proposals", "generate_bsp_feature", "generate_candidate_proposals"]
+__all__ = ["PGM_HEADER", "candidate_proposals", "generate_bsp_feature", "generate_candidate_proposals",
+           "write_pgm_proposals"]
+
+#: Columns of a PGM proposal CSV (mmaction2's ``generate_proposals`` output).
+PGM_HEADER = "tmin,tmax,tmin_score,tmax_score,score,match_iou,match_ioa"
 
 
 def _check_ext(name: str, ext: str) -> None:
@@ -196,3 +200,20 @@ def generate_bsp_feature(video_list: Sequence[int], video_infos: Sequence[Mappin
         if result_dict is not None:
             result_dict[video_name] = features
     return feature_dict
+
+
+def write_pgm_proposals(proposals: Mapping[str, np.ndarray], out_dir: str) -> None:
+    """Write ``generate_candidate_proposals`` results as ``<out_dir>/<video_name>.csv`` (mmaction2's PGM layout).
+
+    Args:
+        proposals: ``{video_name: [N, 7]}`` rows in :data:`PGM_HEADER` order.
+        out_dir: Output folder (created if missing).
+    """
+    import os
+
+    os.makedirs(out_dir, exist_ok=True)
+    for video_name, rows in proposals.items():
+        rows = np.asarray(rows)
+        if rows.ndim != 2 or rows.shape[1] != 7:
+            raise ShapeError(f"proposals of {video_name!r} have shape {rows.shape}; expected [N, 7] ({PGM_HEADER})")
+        np.savetxt(osp.join(out_dir, video_name + ".csv"), rows, delimiter=",", header=PGM_HEADER, comments="")
