@@ -1,7 +1,6 @@
 """ActivityNet feature builder (features + annotation JSON) and SSN proposal-file data."""
 
 import json
-import logging
 
 import numpy as np
 import pytest

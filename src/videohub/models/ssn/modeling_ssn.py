@@ -4,16 +4,15 @@ activity / completeness / regression scores (and loss) out, THUMOS-style detecti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ...errors import ConfigError, ShapeError
 from ...localization import perform_regression, temporal_nms
 from ...metrics.dataset_evaluation import DEFAULT_SSN_EVALUATER, ssn_results_to_detections
-from ...modeling_localizer import VideoLocalizerForTemporalActionLocalization, cfg_get
+from ...modeling_localizer import VideoLocalizerForTemporalActionLocalization
 from ...modeling_outputs import TemporalActionLocalizationOutput
 from .configuration_ssn import SSNConfig
 from .ssn import SSN, STPPTest, STPPTrain
