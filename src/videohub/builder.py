@@ -58,6 +58,9 @@ def build_recognizer(cfg: Dict[str, Any], train_cfg: Optional[Dict] = None, test
     return AutoVideoModel.from_config(config_from_mmaction2(cfg))
 
 
+LOCALIZER_TYPES = ("BMN", "TEM", "PEM", "SSN")
+
+
 def build_localization_model(cfg: Dict[str, Any], train_cfg: Optional[Dict] = None, test_cfg: Optional[Dict] = None):
     """A videohub ``...ForTemporalActionLocalization`` from an mmaction2 localizer dict (``BMN``, ``TEM``, ``PEM``, ``SSN``)."""
     from .auto import CONFIG_CLASSES, AutoModelForTemporalActionLocalization
@@ -79,7 +82,7 @@ def build_model(cfg: Dict[str, Any], train_cfg: Optional[Dict] = None, test_cfg:
     """Build any supported mmaction2 model dict (recognizers, localizers; detectors as they are added)."""
     if cfg.get("type") in RECOGNIZERS:
         return build_recognizer(cfg, train_cfg, test_cfg)
-    if cfg.get("type") in ("BMN", "TEM", "PEM", "SSN"):
+    if cfg.get("type") in LOCALIZER_TYPES:
         return build_localization_model(cfg, train_cfg, test_cfg)
     raise ConfigError(f"build_model: mmaction2 model type {cfg.get('type')!r} is not supported yet; "
-                      f"supported: {RECOGNIZERS}")
+                      f"supported: {RECOGNIZERS + LOCALIZER_TYPES}")

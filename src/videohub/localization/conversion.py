@@ -10,10 +10,10 @@ from typing import Any, Dict, Mapping
 
 import torch
 
+from ..builder import LOCALIZER_TYPES
 from ..errors import CheckpointError
 
-#: mmaction2 model types converted here.
-LOCALIZER_TYPES = ("BMN", "TEM", "PEM", "SSN")
+__all__ = ["LOCALIZER_TYPES", "localizer_from_mmaction2"]
 
 
 def localizer_from_mmaction2(model_cfg: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor],
