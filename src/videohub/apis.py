@@ -288,7 +288,9 @@ def train_model(
     timestamp: Optional[str] = None,
     meta: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
-    """mmaction2's ``train_model`` on the Accelerate loop of :func:`videohub.training.loop.train`.
+    """mmaction2's ``train_model`` on the Accelerate loop of :func:`videohub.training.loop.train`
+    (localizers: :func:`videohub.localization.training.train_localizer`, whose rows need
+    ``raw_feature`` and ``gt_bbox``, e.g. the ``activitynet_feature`` builder's).
 
     Args:
         model: A videohub model.
@@ -333,8 +335,16 @@ def train_model(
         test_ds = None
         if test.get("test_best") or test.get("test_last"):
             test_ds = _as_dataset(_get(cfg, "data.test"), "cfg.data.test")
-        results = train(model, _as_dataset(dataset, "dataset"), loop_cfg, eval_dataset=val, test_dataset=test_ds,
-                        accelerator=accelerator, meta=meta)
+        if getattr(model, "auto_task", None) == "temporal-action-localization":
+            from .localization.training import train_localizer
+            from .training.loop import shared_seed
+
+            loop_cfg.seed = shared_seed(loop_cfg.seed, accelerator)
+            results = train_localizer(model, _as_dataset(dataset, "dataset"), loop_cfg, accelerator, eval_rows=val,
+                                      meta=meta)
+        else:
+            results = train(model, _as_dataset(dataset, "dataset"), loop_cfg, eval_dataset=val, test_dataset=test_ds,
+                            accelerator=accelerator, meta=meta)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             accelerator.unwrap_model(model).save_pretrained(os.path.join(loop_cfg.output_dir, "latest_model"))

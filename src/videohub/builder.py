@@ -58,9 +58,31 @@ def build_recognizer(cfg: Dict[str, Any], train_cfg: Optional[Dict] = None, test
     return AutoVideoModel.from_config(config_from_mmaction2(cfg))
 
 
+LOCALIZER_TYPES = ("BMN", "TEM", "PEM", "SSN")
+
+
+def build_localization_model(cfg: Dict[str, Any], train_cfg: Optional[Dict] = None, test_cfg: Optional[Dict] = None):
+    """A videohub ``...ForTemporalActionLocalization`` from an mmaction2 localizer dict (``BMN``, ``TEM``, ``PEM``, ``SSN``)."""
+    from .auto import CONFIG_CLASSES, AutoModelForTemporalActionLocalization
+    from .configuration_utils import LocalizerConfig
+
+    kwargs = copy.deepcopy({k: v for k, v in cfg.items() if k != "type"})
+    for key, value in (("train_cfg", train_cfg), ("test_cfg", test_cfg)):
+        if value is not None:
+            if kwargs.get(key) is not None:
+                raise ConfigError(f"{key} is given both in the model config and as an argument")
+            kwargs[key] = value
+    for config_class in CONFIG_CLASSES.values():
+        if issubclass(config_class, LocalizerConfig) and config_class.localizer_type == cfg.get("type"):
+            return AutoModelForTemporalActionLocalization.from_config(config_class(**kwargs))
+    raise ConfigError(f"build_model: no videohub localizer for mmaction2 type {cfg.get('type')!r}")
+
+
 def build_model(cfg: Dict[str, Any], train_cfg: Optional[Dict] = None, test_cfg: Optional[Dict] = None):
-    """Build any supported mmaction2 model dict (recognizers; localizers and detectors as they are added)."""
+    """Build any supported mmaction2 model dict (recognizers, localizers; detectors as they are added)."""
     if cfg.get("type") in RECOGNIZERS:
         return build_recognizer(cfg, train_cfg, test_cfg)
+    if cfg.get("type") in LOCALIZER_TYPES:
+        return build_localization_model(cfg, train_cfg, test_cfg)
     raise ConfigError(f"build_model: mmaction2 model type {cfg.get('type')!r} is not supported yet; "
-                      f"supported: {RECOGNIZERS}")
+                      f"supported: {RECOGNIZERS + LOCALIZER_TYPES}")

@@ -400,6 +400,7 @@ def convert(
     Returns:
         The converted model (in eval mode).
     """
+    from ..localization.conversion import LOCALIZER_TYPES, localizer_from_mmaction2
     from . import cards, presets
 
     entry = presets.get_preset(preset) if preset else None
@@ -422,8 +423,12 @@ def convert(
         raise ConfigError(f"{ckpt.path}: no --config or --preset given and the checkpoint's meta holds no config text")
 
     id2label = read_label_map(label_map) if label_map else None
-    vh_config = config_from_mmaction2(model_cfg, test_pipeline, id2label)
-    model = build_model(vh_config, ckpt.state_dict, source=ckpt.path)
+    if model_cfg.get("type") in LOCALIZER_TYPES:  # localizers: feature sequences in, no video processor
+        model = localizer_from_mmaction2(model_cfg, ckpt.state_dict, source=ckpt.path)
+        vh_config, test_pipeline = model.config, None
+    else:
+        vh_config = config_from_mmaction2(model_cfg, test_pipeline, id2label)
+        model = build_model(vh_config, ckpt.state_dict, source=ckpt.path)
 
     os.makedirs(output, exist_ok=True)
     model.save_pretrained(output)

@@ -6,11 +6,12 @@
 - ``load_localize_proposal_file`` / ``perform_regression`` / ``eval_ap``: SSN proposals and evaluation.
 """
 
-from .bsn_utils import generate_bsp_feature, generate_candidate_proposals
+from .bsn_utils import candidate_proposals, generate_bsp_feature, generate_candidate_proposals, write_pgm_proposals
 from .proposal_utils import soft_nms, temporal_iop, temporal_iou, temporal_nms
 from .ssn_utils import eval_ap, load_localize_proposal_file, perform_regression
 
 __all__ = [
+    "candidate_proposals",
     "eval_ap",
     "generate_bsp_feature",
     "generate_candidate_proposals",
@@ -20,4 +21,5 @@ __all__ = [
     "temporal_iop",
     "temporal_iou",
     "temporal_nms",
+    "write_pgm_proposals",
 ]

@@ -14,7 +14,11 @@ import numpy as np
 from ..errors import AnnotationError, ConfigError, ShapeError
 from .proposal_utils import temporal_iop, temporal_iou
 
-__all__ = ["generate_bsp_feature", "generate_candidate_proposals"]
+__all__ = ["PGM_HEADER", "candidate_proposals", "generate_bsp_feature", "generate_candidate_proposals",
+           "write_pgm_proposals"]
+
+#: Columns of a PGM proposal CSV (mmaction2's ``generate_proposals`` output).
+PGM_HEADER = "tmin,tmax,tmin_score,tmax_score,score,match_iou,match_ioa"
 
 
 def _check_ext(name: str, ext: str) -> None:
@@ -44,6 +48,35 @@ def _boundary_bins(scores: np.ndarray, temporal_scale: int, peak_threshold: floa
     return bins[:temporal_scale]
 
 
+def candidate_proposals(start_scores: np.ndarray, end_scores: np.ndarray, temporal_scale: int,
+                        peak_threshold: float) -> np.ndarray:
+    """BSN's pairing of one video's boundary candidates (the per-video core of PGM).
+
+    A position is a start (end) candidate if it is a local maximum of ``start_scores``
+    (``end_scores``), above ``peak_threshold`` times their maximum, or the first (last) position.
+    Every start candidate before an end candidate (centres ``(i + 0.5) / temporal_scale``) is a proposal.
+
+    Args:
+        start_scores, end_scores: ``[>= temporal_scale]`` boundary probabilities.
+        temporal_scale: Number of temporal positions.
+        peak_threshold: Fraction of the best boundary score above which a position is a candidate.
+
+    Returns:
+        ``[N, 5]`` float64 rows ``tmin, tmax, tmin_score, tmax_score, tmin_score * tmax_score`` by
+        decreasing score.
+    """
+    gap = 1.0 / temporal_scale
+    start_idx = np.flatnonzero(_boundary_bins(start_scores, temporal_scale, peak_threshold))
+    end_idx = np.flatnonzero(_boundary_bins(end_scores, temporal_scale, peak_threshold))
+    tmins = gap / 2 + gap * start_idx
+    tmaxs = gap / 2 + gap * end_idx
+    end_pos, start_pos = np.nonzero(tmins[None, :] < tmaxs[:, None])
+    props = np.stack((tmins[start_pos], tmaxs[end_pos], start_scores[start_idx[start_pos]],
+                      end_scores[end_idx[end_pos]]), axis=1).astype(np.float64)
+    props = np.concatenate((props, (props[:, 2] * props[:, 3])[:, None]), axis=1)
+    return props[props[:, -1].argsort()[::-1]]
+
+
 def generate_candidate_proposals(video_list: Sequence[int], video_infos: Sequence[Mapping[str, Any]],
                                  tem_results_dir: str, temporal_scale: int, peak_threshold: float,
                                  tem_results_ext: str = ".csv",
@@ -65,7 +98,6 @@ def generate_candidate_proposals(video_list: Sequence[int], video_infos: Sequenc
         match_ioa`` sorted by decreasing score (positions normalized to [0, 1]).
     """
     _check_ext("tem_results_ext", tem_results_ext)
-    gap = 1.0 / temporal_scale
     proposal_dict = {}
     for video_index in video_list:
         video_info = video_infos[video_index]
@@ -74,16 +106,7 @@ def generate_candidate_proposals(video_list: Sequence[int], video_infos: Sequenc
         tem_results = _load_table(path, 3)
         if tem_results.shape[0] < temporal_scale:
             raise ShapeError(f"{path!r} has {tem_results.shape[0]} rows; expected temporal_scale={temporal_scale}")
-        start_scores, end_scores = tem_results[:, 1], tem_results[:, 2]
-        start_idx = np.flatnonzero(_boundary_bins(start_scores, temporal_scale, peak_threshold))
-        end_idx = np.flatnonzero(_boundary_bins(end_scores, temporal_scale, peak_threshold))
-        tmins = gap / 2 + gap * start_idx
-        tmaxs = gap / 2 + gap * end_idx
-        end_pos, start_pos = np.nonzero(tmins[None, :] < tmaxs[:, None])
-        props = np.stack((tmins[start_pos], tmaxs[end_pos], start_scores[start_idx[start_pos]],
-                          end_scores[end_idx[end_pos]]), axis=1).astype(np.float64)
-        props = np.concatenate((props, (props[:, 2] * props[:, 3])[:, None]), axis=1)
-        props = props[props[:, -1].argsort()[::-1]]
+        props = candidate_proposals(tem_results[:, 1], tem_results[:, 2], temporal_scale, peak_threshold)
 
         corrected_second = float(video_info["feature_frame"]) / video_info["duration_frame"] * \
             video_info["duration_second"]
@@ -177,3 +200,20 @@ def generate_bsp_feature(video_list: Sequence[int], video_infos: Sequence[Mappin
         if result_dict is not None:
             result_dict[video_name] = features
     return feature_dict
+
+
+def write_pgm_proposals(proposals: Mapping[str, np.ndarray], out_dir: str) -> None:
+    """Write ``generate_candidate_proposals`` results as ``<out_dir>/<video_name>.csv`` (mmaction2's PGM layout).
+
+    Args:
+        proposals: ``{video_name: [N, 7]}`` rows in :data:`PGM_HEADER` order.
+        out_dir: Output folder (created if missing).
+    """
+    import os
+
+    os.makedirs(out_dir, exist_ok=True)
+    for video_name, rows in proposals.items():
+        rows = np.asarray(rows)
+        if rows.ndim != 2 or rows.shape[1] != 7:
+            raise ShapeError(f"proposals of {video_name!r} have shape {rows.shape}; expected [N, 7] ({PGM_HEADER})")
+        np.savetxt(osp.join(out_dir, video_name + ".csv"), rows, delimiter=",", header=PGM_HEADER, comments="")

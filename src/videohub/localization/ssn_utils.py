@@ -9,7 +9,21 @@ import numpy as np
 from ..errors import AnnotationError, ShapeError
 from ..metrics.localization import average_precision_at_temporal_iou
 
-__all__ = ["eval_ap", "load_localize_proposal_file", "perform_regression"]
+__all__ = ["SSN_THUMOS_TEST_CFG", "SSN_THUMOS_TRAIN_CFG", "eval_ap", "load_localize_proposal_file",
+           "perform_regression"]
+
+#: ``train_cfg`` of mmaction2's ``ssn_r50_450e_thumos14_rgb_train`` (proposal assignment, sampling, loss weights).
+SSN_THUMOS_TRAIN_CFG: Dict[str, Any] = {"ssn": {
+    "assigner": {"positive_iou_threshold": 0.7, "background_iou_threshold": 0.01, "incomplete_iou_threshold": 0.3,
+                 "background_coverage_threshold": 0.02, "incomplete_overlap_threshold": 0.01},
+    "sampler": {"num_per_video": 8, "positive_ratio": 1, "background_ratio": 1, "incomplete_ratio": 6,
+                "add_gt_as_proposals": True},
+    "loss_weight": {"comp_loss_weight": 0.1, "reg_loss_weight": 0.1},
+    "debug": False}}
+#: ``test_cfg`` of mmaction2's ``ssn_r50_450e_thumos14_rgb_test`` (tick sampling, evaluation).
+SSN_THUMOS_TEST_CFG: Dict[str, Any] = {"ssn": {
+    "sampler": {"test_interval": 6, "batch_size": 16},
+    "evaluater": {"top_k": 2000, "nms": 0.2, "softmax_before_filter": True, "cls_top_k": 2}}}
 
 VideoProposals = Tuple[str, int, List[List[str]], List[List[str]]]
 

@@ -3,14 +3,64 @@
 from __future__ import annotations
 
 import copy
+import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ...errors import ConfigError
+from ...errors import AnnotationError, ConfigError
 from .base import DATASETS, BadLine, BaseDataset, json_int, json_list, json_number, json_object, json_str
 
 _REQUIRED = ("duration_second", "duration_frame", "feature_frame", "annotations")
+
+
+def read_feature_csv(path: str, temporal_dim: Optional[int] = None, feat_dim: Optional[int] = None) -> np.ndarray:
+    """One video's features in mmaction2's layout: a header line, then one row of ``feat_dim``
+    comma-separated numbers per snippet. Returns float32 ``[feat_dim, temporal_dim]`` (the transpose).
+
+    Args:
+        path: The CSV file.
+        temporal_dim: Rows expected. Default ``None`` (any).
+        feat_dim: Columns expected. Default ``None`` (those of the first row).
+
+    Raises:
+        AnnotationError: The file is missing, or a row is not ``feat_dim`` numbers (the message
+            names the file and line), or the row count is not ``temporal_dim``.
+    """
+    if not osp.isfile(path):
+        raise AnnotationError(f"feature file {path!r} does not exist")
+    rows: List[List[float]] = []
+    with open(path, "r", encoding="utf-8", errors="replace") as f:
+        header = f.readline()
+        if not header.strip():
+            raise AnnotationError(f"{path} line 1: expected a header line, the file is empty")
+        for number, line in enumerate(f, start=2):
+            if not line.strip():
+                continue
+            fields = line.strip().split(",")
+            expected = feat_dim if feat_dim is not None else (len(rows[0]) if rows else len(fields))
+            if len(fields) != expected:
+                raise AnnotationError(f"{path} line {number}: expected {expected} comma-separated numbers, "
+                                      f"got {len(fields)}")
+            try:
+                rows.append([float(x) for x in fields])
+            except ValueError:
+                raise AnnotationError(f"{path} line {number}: expected numbers, got {line.strip()[:80]!r}") from None
+    if not rows:
+        raise AnnotationError(f"{path}: no feature rows after the header")
+    if temporal_dim is not None and len(rows) != temporal_dim:
+        raise AnnotationError(f"{path}: {len(rows)} feature rows; expected temporal_dim={temporal_dim} "
+                              "(rescale the features to that many snippets)")
+    return np.asarray(rows, dtype=np.float32).T.copy()
+
+
+def normalized_segments(info: Dict[str, Any]) -> np.ndarray:
+    """``[k, 2]`` ground-truth segments of an ActivityNet entry as fractions of the featured
+    duration (``feature_frame / duration_frame * duration_second``), clipped to ``[0, 1]``
+    (mmaction2's ``GenerateLocalizationLabels``)."""
+    corrected = info["feature_frame"] / info["duration_frame"] * info["duration_second"]
+    segments = np.asarray([ann["segment"] for ann in info["annotations"]], dtype=np.float64).reshape(-1, 2)
+    return np.clip(segments / corrected, 0.0, 1.0)
 
 
 @DATASETS.register()

@@ -21,6 +21,7 @@ format             dataset class              annotation
 ``audio_visual``   ``AudioVisualDataset``     rawframe lines + ``audio_prefix``
 ``hvu``            ``HVUDataset``             ``.json`` with tag categories
 ``activitynet``    ``ActivityNetDataset``     ``.json`` database
+``activitynet_feature`` ``ActivityNetDataset``  ``.json`` database + one feature CSV per video
 ``ava``            ``AVADataset``             csv + exclude csv + pbtxt + proposals
 ``ssn``            ``SSNDataset``             TAG proposal file (standard or normalized)
 =================  =========================  ==================================================
@@ -29,6 +30,7 @@ format             dataset class              annotation
 from __future__ import annotations
 
 import abc
+import copy
 import hashlib
 import os
 import os.path as osp
@@ -41,9 +43,10 @@ import numpy as np
 import torch
 
 from ...errors import ConfigError, VideohubError
+from ...localization.ssn_utils import SSN_THUMOS_TEST_CFG, SSN_THUMOS_TRAIN_CFG
 from ...utils.logging import get_logger
 from ..pipelines.compose import Compose
-from .activitynet import ActivityNetDataset
+from .activitynet import ActivityNetDataset, normalized_segments, read_feature_csv
 from .ava import AVADataset
 from .base import BaseDataset
 from .recognition import (
@@ -98,6 +101,8 @@ class _VideohubBuilder(datasets.GeneratorBasedBuilder):
     DATASET_CLASS: Type[BaseDataset] = BaseDataset
     #: dataset-level attributes copied into every row (results keys the pipeline expects)
     ROW_CONSTANTS: Tuple[str, ...] = ("modality", "start_index")
+    #: options naming folders whose files are read when the dataset is built (part of the cache key)
+    HASHED_OPTIONS: Tuple[str, ...] = ()
 
     def _kwargs(self) -> Dict[str, Any]:
         kwargs = dict(self.config.dataset_kwargs)
@@ -320,6 +325,60 @@ class ActivityNetBuilder(_VideohubBuilder):
         return row
 
 
+class ActivityNetFeatureBuilder(ActivityNetBuilder):
+    """ActivityNet JSON databases with each video's features (``<data_prefix>/<video_name>.csv``,
+    mmaction2's layout: a header, one row of ``feat_dim`` numbers per snippet) read into the rows.
+
+    Rows add ``raw_feature`` ``[feat_dim, temporal_dim]`` float32 and ``gt_bbox`` (segments as
+    fractions of the featured duration). Builder options besides the dataset's: ``temporal_dim``
+    and ``feat_dim`` (checked when given). A missing or malformed feature file raises an
+    ``AnnotationError`` naming the file (and line), or with ``on_error="skip"`` the video is left
+    out, logged, and counted in the warning.
+    """
+
+    HASHED_OPTIONS = ("data_prefix",)
+    _OWN_OPTIONS = ("temporal_dim", "feat_dim")
+
+    def _kwargs(self) -> Dict[str, Any]:
+        kwargs = super()._kwargs()
+        for name in self._OWN_OPTIONS:
+            kwargs.pop(name, None)
+        if not kwargs.get("data_prefix"):
+            raise ConfigError("activitynet_feature needs data_prefix: the folder of the <video_name>.csv features")
+        return kwargs
+
+    def _features(self) -> Dict[str, Any]:
+        return {**super()._features(),
+                "raw_feature": datasets.List(datasets.List(datasets.Value("float32"))),
+                "gt_bbox": datasets.List(datasets.List(_float()))}
+
+    def row(self, ds: BaseDataset, idx: int) -> Dict[str, Any]:
+        row = super().row(ds, idx)
+        options = self.config.dataset_kwargs
+        path = osp.join(row["data_prefix"], row["video_name"] + ".csv")
+        row["raw_feature"] = read_feature_csv(path, options.get("temporal_dim"), options.get("feat_dim"))
+        row["gt_bbox"] = normalized_segments(row)
+        return row
+
+    def _generate_examples(self, ann_file: str) -> Iterator[Tuple[int, Dict[str, Any]]]:
+        ds = self.make_dataset(ann_file)
+        names = set(self.info.features)
+        skipped: List[str] = []
+        for idx in range(len(ds)):
+            try:
+                row = _plain(self.row(ds, idx))
+            except VideohubError as err:
+                if self.config.dataset_kwargs.get("on_error", "raise") != "skip":
+                    raise
+                ds.skipped_annotations.append((ds._sources[idx], str(err)))
+                skipped.append(str(err))
+                continue
+            yield idx, {name: row.get(name) for name in names}
+        if ds.skipped_annotations:
+            logger.warning("%s: %d video(s) skipped (%d for their feature file):\n%s", ann_file,
+                           len(ds.skipped_annotations), len(skipped), ds.skip_report())
+
+
 class AVABuilder(_VideohubBuilder):
     """AVA key frames with boxes and (score-filtered) proposals (``AVADataset``)."""
 
@@ -367,6 +426,13 @@ class SSNBuilder(_VideohubBuilder):
     DATASET_CLASS = SSNDataset
     ROW_CONSTANTS = ("modality", "start_index", "filename_tmpl")
 
+    def _kwargs(self) -> Dict[str, Any]:
+        """The dataset options; ``train_cfg`` / ``test_cfg`` default to the THUMOS'14 configs'."""
+        kwargs = super()._kwargs()
+        kwargs.setdefault("train_cfg", copy.deepcopy(SSN_THUMOS_TRAIN_CFG))
+        kwargs.setdefault("test_cfg", copy.deepcopy(SSN_THUMOS_TEST_CFG))
+        return kwargs
+
     def _features(self) -> Dict[str, Any]:
         instance = {
             "start_frame": _int(),
@@ -398,6 +464,7 @@ BUILDERS: Dict[str, Type[_VideohubBuilder]] = {
     "audio_visual": AudioVisualBuilder,
     "hvu": HVUBuilder,
     "activitynet": ActivityNetBuilder,
+    "activitynet_feature": ActivityNetFeatureBuilder,
     "ava": AVABuilder,
     "ssn": SSNBuilder,
 }
@@ -483,7 +550,9 @@ def load_dataset(
         cache_dir=cache_dir,
         dataset_name=f"videohub_{name}",
         config_name=name,
-        hash=_fingerprint(list(files.values()), list(dataset_kwargs.values())),
+        hash=_fingerprint(list(files.values()) + [dataset_kwargs[k] for k in builder_cls.HASHED_OPTIONS
+                                                  if isinstance(dataset_kwargs.get(k), str)],
+                          list(dataset_kwargs.values())),
         ann_files=files,
         dataset_kwargs=dataset_kwargs,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -117,31 +116,31 @@ class BMN(BaseLocalizer):
         end_scores = end.detach().cpu().numpy()
         cls_confidence = confidence_map[1].detach().cpu().numpy()
         reg_confidence = confidence_map[0].detach().cpu().numpy()
-        max_start, max_end = max(start_scores), max(end_scores)
-        start_bins = np.zeros(len(start_scores))
-        start_bins[0] = 1
-        end_bins = np.zeros(len(end_scores))
-        end_bins[-1] = 1
-        for idx in range(1, self.tscale - 1):
-            if start_scores[idx] > start_scores[idx + 1] and start_scores[idx] > start_scores[idx - 1]:
-                start_bins[idx] = 1
-            elif start_scores[idx] > 0.5 * max_start:
-                start_bins[idx] = 1
-            if end_scores[idx] > end_scores[idx + 1] and end_scores[idx] > end_scores[idx - 1]:
-                end_bins[idx] = 1
-            elif end_scores[idx] > 0.5 * max_end:
-                end_bins[idx] = 1
-        proposals = []
-        for idx in range(self.tscale):
-            for jdx in range(self.tscale):
-                start_index, end_index = jdx, jdx + idx + 1
-                if end_index < self.tscale and start_bins[start_index] == 1 and end_bins[end_index] == 1:
-                    tmin_score, tmax_score = start_scores[start_index], end_scores[end_index]
-                    cls_score, reg_score = cls_confidence[idx, jdx], reg_confidence[idx, jdx]
-                    proposals.append([start_index / self.tscale, end_index / self.tscale, tmin_score, tmax_score,
-                                      cls_score, reg_score, tmin_score * tmax_score * cls_score * reg_score])
-        return post_processing(np.stack(proposals), video_info, self.soft_nms_alpha, self.soft_nms_low_threshold,
+        start_bins = self._boundary_bins(start_scores, first=True)
+        end_bins = self._boundary_bins(end_scores, first=False)
+        # (duration idx, start idx) pairs with end = start + idx + 1 inside the video, duration-major.
+        duration_idx, start_idx = np.nonzero(np.ones((self.tscale, self.tscale), dtype=bool))
+        end_idx = start_idx + duration_idx + 1
+        inside = end_idx < self.tscale
+        duration_idx, start_idx, end_idx = duration_idx[inside], start_idx[inside], end_idx[inside]
+        chosen = start_bins[start_idx] & end_bins[end_idx]
+        duration_idx, start_idx, end_idx = duration_idx[chosen], start_idx[chosen], end_idx[chosen]
+        tmin_score, tmax_score = start_scores[start_idx], end_scores[end_idx]
+        cls_score = cls_confidence[duration_idx, start_idx]
+        reg_score = reg_confidence[duration_idx, start_idx]
+        proposals = np.stack((start_idx / self.tscale, end_idx / self.tscale, tmin_score, tmax_score, cls_score,
+                              reg_score, tmin_score * tmax_score * cls_score * reg_score), axis=1)
+        return post_processing(proposals, video_info, self.soft_nms_alpha, self.soft_nms_low_threshold,
                                self.soft_nms_high_threshold, self.post_process_top_k, self.feature_extraction_interval)
+
+    def _boundary_bins(self, scores: np.ndarray, first: bool) -> np.ndarray:
+        """Boundary candidates: local peaks or above half the maximum, plus the first (starts) or last (ends) snippet."""
+        bins = np.zeros(scores.shape[0], dtype=bool)
+        bins[0 if first else -1] = True
+        inner = np.arange(1, self.tscale - 1)
+        peak = (scores[inner] > scores[inner + 1]) & (scores[inner] > scores[inner - 1])
+        bins[inner] |= peak | (scores[inner] > 0.5 * scores.max())
+        return bins
 
     def forward_train(self, raw_feature: torch.Tensor, label_confidence: torch.Tensor, label_start: torch.Tensor,
                       label_end: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -181,44 +180,41 @@ class BMN(BaseLocalizer):
             return self.forward_train(raw_feature, *labels)
         return self.forward_test(raw_feature, video_meta)
 
-    @staticmethod
-    def _get_interp1d_bin_mask(seg_tmin: float, seg_tmax: float, tscale: int, num_samples: int,
-                               num_samples_per_bin: int) -> np.ndarray:
-        """``[tscale, num_samples]`` linear-interpolation weights of one (extended) proposal."""
-        plen = float(seg_tmax - seg_tmin)
-        plen_sample = plen / (num_samples * num_samples_per_bin - 1.0)
-        total = [seg_tmin + plen_sample * i for i in range(num_samples * num_samples_per_bin)]
-        p_mask = []
-        for idx in range(num_samples):
-            bin_vector = np.zeros(tscale)
-            for sample in total[idx * num_samples_per_bin:(idx + 1) * num_samples_per_bin]:
-                upper = math.ceil(sample)
-                decimal, down = math.modf(sample)
-                if 0 <= int(down) <= tscale - 1:
-                    bin_vector[int(down)] += 1 - decimal
-                if 0 <= int(upper) <= tscale - 1:
-                    bin_vector[int(upper)] += decimal
-            p_mask.append(1.0 / num_samples_per_bin * bin_vector)
-        return np.stack(p_mask, axis=1)
-
     def _get_interp1d_mask(self) -> None:
-        """Build the fixed ``sample_mask`` parameter ``[T, num_samples * T * T]`` (not trained)."""
-        mask_mat = []
-        for start_index in range(self.tscale):
-            vectors = []
-            for duration_index in range(self.tscale):
-                if start_index + duration_index < self.tscale:
-                    p_tmin, p_tmax = start_index, start_index + duration_index
-                    center_len = float(p_tmax - p_tmin) + 1
-                    p_mask = self._get_interp1d_bin_mask(
-                        p_tmin - center_len * self.boundary_ratio, p_tmax + center_len * self.boundary_ratio,
-                        self.tscale, self.num_samples, self.num_samples_per_bin)
-                else:
-                    p_mask = np.zeros([self.tscale, self.num_samples])
-                vectors.append(p_mask)
-            mask_mat.append(np.stack(vectors, axis=2))
-        mask = np.stack(mask_mat, axis=3).astype(np.float32)
-        self.sample_mask = nn.Parameter(torch.tensor(mask).view(self.tscale, -1), requires_grad=False)
+        """Build the fixed ``sample_mask`` parameter ``[T, num_samples * T * T]`` (not trained).
+
+        Entry ``[t, n, d, s]`` is the linear-interpolation weight of snippet ``t`` in sample ``n``
+        of the proposal starting at ``s`` with duration index ``d`` (zero where ``s + d >= T``). The
+        proposal is extended by ``boundary_ratio`` of its length on both sides and sampled at
+        ``num_samples * num_samples_per_bin`` evenly spaced points; a point splits its weight
+        between the snippets below and above it, with mmaction2's truncation toward zero
+        (``math.modf``) for points left of the video. Vectorized over starts and points.
+        """
+        tscale, num, per_bin = self.tscale, self.num_samples, self.num_samples_per_bin
+        mask = np.zeros((tscale, num, tscale, tscale), dtype=np.float32)
+        starts = np.arange(tscale, dtype=np.float64)
+        point = np.arange(num * per_bin, dtype=np.float64)
+        bins = np.repeat(np.arange(num), per_bin)
+        for duration in range(tscale):
+            valid = starts[:tscale - duration]
+            center_len = float(duration) + 1
+            seg_tmin = valid - center_len * self.boundary_ratio
+            seg_tmax = valid + duration + center_len * self.boundary_ratio
+            step = (seg_tmax - seg_tmin) / (num * per_bin - 1.0)
+            samples = seg_tmin[:, None] + step[:, None] * point[None, :]  # [starts, points]
+            down = np.trunc(samples)
+            decimal = samples - down
+            upper = np.ceil(samples)
+            # (snippet, weight) pairs in mmaction2's order: each point adds to "down", then to "upper".
+            snippet = np.stack((down, upper), axis=-1).astype(np.int64)
+            weight = np.stack((1 - decimal, decimal), axis=-1)
+            start_idx = np.broadcast_to(np.arange(valid.shape[0])[:, None, None], snippet.shape)
+            bin_idx = np.broadcast_to(bins[None, :, None], snippet.shape)
+            keep = (snippet >= 0) & (snippet <= tscale - 1)
+            block = np.zeros((tscale, num, valid.shape[0]))
+            np.add.at(block, (snippet[keep], bin_idx[keep], start_idx[keep]), weight[keep])
+            mask[:, :, duration, :valid.shape[0]] = block * (1.0 / per_bin)
+        self.sample_mask = nn.Parameter(torch.from_numpy(mask).view(tscale, -1), requires_grad=False)
 
     def _get_bm_mask(self) -> torch.Tensor:
         """``[T, T]`` mask of valid (duration, start) pairs: row ``d`` has ``T - d`` ones."""

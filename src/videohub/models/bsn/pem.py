@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -64,7 +64,10 @@ class PEM(BaseLocalizer):
 
     def forward_train(self, bsp_feature: torch.Tensor, reference_temporal_iou: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Smooth-L1 IoU loss over high-IoU proposals plus randomly sampled medium/low ones."""
-        pem_output = self._forward(bsp_feature)
+        return dict(temporal_iou_loss=self.loss(self._forward(bsp_feature), reference_temporal_iou))
+
+    def loss(self, pem_output: torch.Tensor, reference_temporal_iou: torch.Tensor) -> torch.Tensor:
+        """The loss of ``forward_train`` from ``_forward``'s output ``[B * P, 1]`` and the IoUs ``[B, P]``."""
         reference = torch.cat(list(reference_temporal_iou)).to(pem_output.device)
         device = pem_output.device
         anchors_iou = pem_output.view(-1)
@@ -79,24 +82,31 @@ class PEM(BaseLocalizer):
         u_slmask = (torch.rand(u_hmask.size(0), device=device) * u_lmask > (1.0 - r_l)).float()
         weights = u_hmask + u_smmask + u_slmask
         loss = F.smooth_l1_loss(anchors_iou, reference)
-        return dict(temporal_iou_loss=torch.sum(loss * weights) / torch.sum(weights))
+        return torch.sum(loss * weights) / torch.sum(weights)
 
     def forward_test(self, bsp_feature: torch.Tensor, tmin: torch.Tensor, tmax: torch.Tensor,
                      tmin_score: torch.Tensor, tmax_score: torch.Tensor,
                      video_meta: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """Score = confidence * tmin_score * tmax_score, then soft-NMS; ``[{video_name, proposal_list}]``."""
-        pem_output = self._forward(bsp_feature).view(-1).cpu().numpy().reshape(-1, 1)
-        tmin = tmin.view(-1).cpu().numpy().reshape(-1, 1)
-        tmax = tmax.view(-1).cpu().numpy().reshape(-1, 1)
-        tmin_score = tmin_score.view(-1).cpu().numpy().reshape(-1, 1)
-        tmax_score = tmax_score.view(-1).cpu().numpy().reshape(-1, 1)
+        video_info = dict(video_meta[0])
+        proposal_list = self.proposals(self._forward(bsp_feature), tmin, tmax, tmin_score, tmax_score, video_info)
+        return [dict(video_name=video_info["video_name"], proposal_list=proposal_list)]
+
+    def proposals(self, pem_output: torch.Tensor, tmin: torch.Tensor, tmax: torch.Tensor, tmin_score: torch.Tensor,
+                  tmax_score: torch.Tensor, video_info: Mapping[str, Any]) -> List[Dict[str, Any]]:
+        """Proposals ``[{"score", "segment": [t0, t1]}]`` (seconds) of one video's PEM confidences, after soft-NMS.
+
+        Every argument holds one value per proposal (any shape); the score is
+        ``pem_output * tmin_score * tmax_score``.
+        """
+        columns = [t.detach().reshape(-1).cpu().numpy().reshape(-1, 1)
+                   for t in (tmin, tmax, tmin_score, tmax_score, pem_output)]
+        tmin, tmax, tmin_score, tmax_score, pem_output = columns
         score = np.array(pem_output * tmin_score * tmax_score).reshape(-1, 1)
         result = np.concatenate((tmin, tmax, tmin_score, tmax_score, pem_output, score), axis=1).reshape(-1, 6)
-        video_info = dict(video_meta[0])
-        proposal_list = post_processing(result, video_info, self.soft_nms_alpha, self.soft_nms_low_threshold,
-                                        self.soft_nms_high_threshold, self.post_process_top_k,
-                                        self.feature_extraction_interval)
-        return [dict(video_name=video_info["video_name"], proposal_list=proposal_list)]
+        return post_processing(result, video_info, self.soft_nms_alpha, self.soft_nms_low_threshold,
+                               self.soft_nms_high_threshold, self.post_process_top_k,
+                               self.feature_extraction_interval)
 
     def forward(self, bsp_feature: torch.Tensor, reference_temporal_iou: Optional[torch.Tensor] = None,
                 tmin: Optional[torch.Tensor] = None, tmax: Optional[torch.Tensor] = None,

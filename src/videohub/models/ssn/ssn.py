@@ -207,29 +207,31 @@ class SSNHead(nn.Module):
         if self.use_regression:
             normal_init(self.regressor_fc, std=self.init_std)
 
-    def prepare_test_fc(self, stpp_feat_multiplier: int) -> bool:
-        """Fuse the three fcs into ``test_fc`` applied per tick (completeness/regression per part)."""
+    def fused_test_fc(self, stpp_feat_multiplier: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Weight and bias of the three fcs fused into one applied per tick (completeness/regression per part)."""
         in_features = self.activity_fc.in_features
-        out_features = self.activity_fc.out_features + self.completeness_fc.out_features * stpp_feat_multiplier
-        if self.use_regression:
-            out_features += self.regressor_fc.out_features * stpp_feat_multiplier
-        self.test_fc = nn.Linear(in_features, out_features)
 
         def split(fc: nn.Linear) -> Tuple[torch.Tensor, torch.Tensor]:
-            weight = fc.weight.data.view(fc.out_features, stpp_feat_multiplier, in_features)
+            weight = fc.weight.view(fc.out_features, stpp_feat_multiplier, in_features)
             weight = weight.transpose(0, 1).contiguous().view(-1, in_features)
-            bias = fc.bias.data.view(1, -1).expand(stpp_feat_multiplier, fc.out_features).contiguous().view(-1)
+            bias = fc.bias.view(1, -1).expand(stpp_feat_multiplier, fc.out_features).contiguous().view(-1)
             return weight, bias / stpp_feat_multiplier
 
         complete_weight, complete_bias = split(self.completeness_fc)
-        weight = torch.cat((self.activity_fc.weight.data, complete_weight))
-        bias = torch.cat((self.activity_fc.bias.data, complete_bias))
+        weight = torch.cat((self.activity_fc.weight, complete_weight))
+        bias = torch.cat((self.activity_fc.bias, complete_bias))
         if self.use_regression:
             reg_weight, reg_bias = split(self.regressor_fc)
             weight = torch.cat((weight, reg_weight))
             bias = torch.cat((bias, reg_bias))
-        self.test_fc.weight.data = weight
-        self.test_fc.bias.data = bias
+        return weight, bias
+
+    def prepare_test_fc(self, stpp_feat_multiplier: int) -> bool:
+        """Fuse the three fcs into the ``test_fc`` layer applied per tick (see :meth:`fused_test_fc`)."""
+        weight, bias = self.fused_test_fc(stpp_feat_multiplier)
+        self.test_fc = nn.Linear(weight.shape[1], weight.shape[0])
+        self.test_fc.weight.data = weight.detach()
+        self.test_fc.bias.data = bias.detach()
         return True
 
     def forward(self, x: Tuple[torch.Tensor, ...], test_mode: bool = False):
@@ -306,9 +308,9 @@ class SSN(BaseLocalizer):
         return dict(**self.loss_cls(activity, completeness, bbox_preds, proposal_type, proposal_labels,
                                     reg_targets, self.train_cfg))
 
-    def forward_test(self, imgs: torch.Tensor, relative_proposal_list: torch.Tensor, scale_factor_list: torch.Tensor,
-                     proposal_tick_list: torch.Tensor, reg_norm_consts: torch.Tensor, **kwargs) -> List[Dict[str, Any]]:
-        """Per-tick features in chunks of ``test_cfg.ssn.sampler.batch_size``, fused fc, STPP pooling."""
+    def tick_features(self, imgs: torch.Tensor) -> torch.Tensor:
+        """Pooled backbone features ``[num_ticks, C]`` of ``imgs [num_crops, num_ticks, ...]`` (crops averaged),
+        in chunks of ``test_cfg.ssn.sampler.batch_size`` ticks."""
         num_crops = imgs.shape[0]
         imgs = imgs.reshape((num_crops, -1, self.in_channels) + imgs.shape[3:])
         num_ticks = imgs.shape[1]
@@ -321,7 +323,21 @@ class SSN(BaseLocalizer):
             if self.pool:
                 x = self.pool(x)
             output.append(x.reshape((num_crops, x.size(0) // num_crops, -1)).mean(dim=0))
-        output = torch.cat(output, dim=0)
+        return torch.cat(output, dim=0)
+
+    @staticmethod
+    def denormalize_regression(bbox_preds: torch.Tensor, num_classes: int,
+                               reg_norm_consts: torch.Tensor) -> torch.Tensor:
+        """``[P, num_classes, 2]`` regression ``pred * std + mean`` per column (``reg_norm_consts`` rows mean, std)."""
+        bbox_preds = bbox_preds.reshape(-1, num_classes, 2).clone()
+        bbox_preds[:, :, 0] = bbox_preds[:, :, 0] * reg_norm_consts[1, 0] + reg_norm_consts[0, 0]
+        bbox_preds[:, :, 1] = bbox_preds[:, :, 1] * reg_norm_consts[1, 1] + reg_norm_consts[0, 1]
+        return bbox_preds
+
+    def forward_test(self, imgs: torch.Tensor, relative_proposal_list: torch.Tensor, scale_factor_list: torch.Tensor,
+                     proposal_tick_list: torch.Tensor, reg_norm_consts: torch.Tensor, **kwargs) -> List[Dict[str, Any]]:
+        """Per-tick features in chunks of ``test_cfg.ssn.sampler.batch_size``, fused fc, STPP pooling."""
+        output = self.tick_features(imgs)
         relative_proposal_list = relative_proposal_list.squeeze(0)
         proposal_tick_list = proposal_tick_list.squeeze(0)
         scale_factor_list = scale_factor_list.squeeze(0)
@@ -331,10 +347,7 @@ class SSN(BaseLocalizer):
         _, activity, completeness, bbox_preds = self.cls_head(
             (output, proposal_tick_list, scale_factor_list), test_mode=True)
         if bbox_preds is not None:
-            bbox_preds = bbox_preds.view(-1, self.cls_head.num_classes, 2)
-            bbox_preds[:, :, 0] = bbox_preds[:, :, 0] * reg_norm_consts[1, 0] + reg_norm_consts[0, 0]
-            bbox_preds[:, :, 1] = bbox_preds[:, :, 1] * reg_norm_consts[1, 1] + reg_norm_consts[0, 1]
-            bbox_preds = bbox_preds.cpu().numpy()
+            bbox_preds = self.denormalize_regression(bbox_preds, self.cls_head.num_classes, reg_norm_consts).numpy()
         return [dict(relative_proposal_list=relative_proposal_list.cpu().numpy(),
                      activity_scores=activity.cpu().numpy(), completeness_scores=completeness.cpu().numpy(),
                      bbox_preds=bbox_preds)]
