@@ -26,7 +26,7 @@ from transformers import PretrainedConfig
 from .errors import ConfigError
 from .registry import BACKBONES, HEADS, LOCALIZERS, NECKS, Registry, accepted_arguments, check_arguments
 
-RECOGNIZERS = ("Recognizer2D", "Recognizer3D", "AudioRecognizer")
+RECOGNIZERS = ("Recognizer2D", "Recognizer3D", "AudioRecognizer", "SkeletonGCN")
 AVERAGE_CLIPS = ("score", "prob", None)
 
 # Keys transformers itself passes through ``__post_init__`` (serialization and backward compatibility).
@@ -209,7 +209,7 @@ class RecognizerConfig(VideoConfig):
             mmaction2 head config without ``num_classes`` (that is ``num_labels``).
         recognizer (`str`, defaults to `"Recognizer2D"`):
             How clips reach the backbone: ``"Recognizer2D"`` (frames folded into the batch),
-            ``"Recognizer3D"`` (``NCTHW`` clips) or ``"AudioRecognizer"``.
+            ``"Recognizer3D"`` (``NCTHW`` clips), ``"AudioRecognizer"`` or ``"SkeletonGCN"`` (keypoints).
         average_clips (`str`, *optional*, defaults to `"score"`):
             How the scores of several views are averaged, as mmaction2's ``test_cfg.average_clips``:
             ``"score"``, ``"prob"`` (softmax first) or ``None`` (no averaging).

@@ -1,11 +1,13 @@
 """The generic recognizer behind every action-recognition architecture.
 
-It reproduces mmaction2's ``Recognizer2D``, ``Recognizer3D`` and ``AudioRecognizer``:
+It reproduces mmaction2's ``Recognizer2D``, ``Recognizer3D``, ``AudioRecognizer`` and ``SkeletonGCN``:
 
 - 2D: ``(B, V, T, C, H, W)`` is folded to ``(B*V*T, C, H, W)``; the head gets ``num_segs = V*T``.
 - 3D: ``(B, V, T, C, H, W)`` becomes ``(B*V, C, T, H, W)``, optionally in chunks of
   ``max_testing_views`` views.
 - Audio: ``(B, V, 1, T, F)`` spectrogram clips become ``(B*V, 1, T, F)``.
+- Skeleton (``SkeletonGCN``): ``keypoints`` ``(B, V, C, T, J, M)`` (J joints, M persons) become
+  ``(B*V, C, T, J, M)``.
 
 The head's clip scores are averaged per ``config.average_clips`` exactly like
 ``BaseRecognizer.average_clip`` (``scores`` of the output); ``logits`` are true logits whose
@@ -26,6 +28,12 @@ from .modeling_outputs import VideoClassifierOutput, VideoModelOutput
 from .modeling_utils import VideoPreTrainedModel, mark_part
 
 Feature = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
+# recognizer type -> (its input argument, rank of that input without a view axis, layout for messages)
+INPUT_LAYOUTS = {
+    "AudioRecognizer": ("input_features", 4, "(B, [V,] 1, T, F)"),
+    "SkeletonGCN": ("keypoints", 5, "(B, [V,] C, T, J, M)"),
+}
+VIDEO_INPUT_LAYOUT = ("pixel_values", 5, "(B, T, C, H, W) or (B, V, T, C, H, W)")
 
 
 def average_clip(cls_score: torch.Tensor, num_segs: int, average_clips: Optional[str]) -> torch.Tensor:
@@ -69,19 +77,19 @@ class VideoRecognizerModel(VideoPreTrainedModel):
         self.post_init()
 
     # ----------------------------------------------------------------- input layout
-    def _input(self, pixel_values: Optional[torch.Tensor], input_features: Optional[torch.Tensor]) -> torch.Tensor:
+    def _input(self, pixel_values: Optional[torch.Tensor], input_features: Optional[torch.Tensor],
+               keypoints: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Return the input as ``(B, V, ...)`` with a view axis, checking its rank."""
-        audio = self.config.recognizer == "AudioRecognizer"
-        x = input_features if input_features is not None else pixel_values
-        name = "input_features" if input_features is not None else "pixel_values"
-        if x is None:
-            raise ShapeError(f"{type(self).__name__} needs {'input_features' if audio else 'pixel_values'}")
-        base_rank = 4 if audio else 5  # (B, 1, T, F) / (B, T, C, H, W)
+        expected, base_rank, layout = INPUT_LAYOUTS.get(self.config.recognizer, VIDEO_INPUT_LAYOUT)
+        given = [(n, v) for n, v in (("keypoints", keypoints), ("input_features", input_features),
+                                     ("pixel_values", pixel_values)) if v is not None]
+        if not given:
+            raise ShapeError(f"{type(self).__name__} needs {expected}")
+        name, x = given[0]
         if x.dim() == base_rank:
             return x.unsqueeze(1)
         if x.dim() == base_rank + 1:
             return x
-        layout = "(B, [V,] 1, T, F)" if audio else "(B, T, C, H, W) or (B, V, T, C, H, W)"
         raise ShapeError(f"{name} has shape {tuple(x.shape)}; expected {layout}")
 
     def extract_features(
@@ -90,13 +98,14 @@ class VideoRecognizerModel(VideoPreTrainedModel):
         input_features: Optional[torch.Tensor] = None,
         labels: Optional[torch.Tensor] = None,
         fcn_test: bool = False,
+        keypoints: Optional[torch.Tensor] = None,
     ) -> Tuple[Feature, int, int, Dict[str, torch.Tensor]]:
         """Run backbone and neck; return ``(features, batch, num_segs, aux_losses)``.
 
         ``fcn_test`` (2D only) keeps the features as ``[N, C, num_segments, H, W]`` maps for a
         fully-convolutional head, like mmaction2's ``Recognizer2D._do_fcn_test``.
         """
-        x = self._input(pixel_values, input_features)
+        x = self._input(pixel_values, input_features, keypoints)
         batch, views = x.shape[:2]
         if self.config.recognizer == "Recognizer2D":
             return self._features_2d(x.flatten(0, 2), batch, labels, fcn_test)
@@ -164,10 +173,11 @@ class VideoRecognizerModel(VideoPreTrainedModel):
         input_features: Optional[torch.Tensor] = None,
         output_hidden_states: Optional[bool] = None,
         return_dict: Optional[bool] = None,
+        keypoints: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Union[VideoModelOutput, Tuple]:
-        """Features of ``pixel_values`` ``(B, [V,] T, C, H, W)`` (or audio ``input_features``)."""
-        feat, batch, _, _ = self.extract_features(pixel_values, input_features)
+        """Features of ``pixel_values`` ``(B, [V,] T, C, H, W)`` (or audio ``input_features``, skeleton ``keypoints``)."""
+        feat, batch, _, _ = self.extract_features(pixel_values, input_features, keypoints=keypoints)
         hidden = (feat if isinstance(feat, tuple) else (feat,)) if output_hidden_states else None
         out = VideoModelOutput(last_hidden_state=feat, pooler_output=self.pool(feat, batch), hidden_states=hidden)
         return out if return_dict is not False else out.to_tuple()
@@ -193,6 +203,7 @@ class VideoRecognizerForVideoClassification(VideoPreTrainedModel):
         input_features: Optional[torch.Tensor] = None,
         output_hidden_states: Optional[bool] = None,
         return_dict: Optional[bool] = None,
+        keypoints: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Union[VideoClassifierOutput, Tuple]:
         """Classify clips.
@@ -202,10 +213,11 @@ class VideoRecognizerForVideoClassification(VideoPreTrainedModel):
             labels: ``(B,)`` class ids, or ``(B, num_labels)`` multi-hot / soft targets. Default ``None``.
             input_features: Audio spectrograms ``(B, [V,] 1, T, F)`` for audio models.
             output_hidden_states: Also return the backbone features. Default ``config.output_hidden_states``.
+            keypoints: Skeletons ``(B, [V,] C, T, J, M)`` for ``SkeletonGCN`` models. Default ``None``.
         """
         cfg = self.config
         fcn_test = cfg.fcn_test and cfg.recognizer == "Recognizer2D" and not self.training
-        feat, batch, num_segs, aux = self.model.extract_features(pixel_values, input_features, labels, fcn_test)
+        feat, batch, num_segs, aux = self.model.extract_features(pixel_values, input_features, labels, fcn_test, keypoints)
         if fcn_test:
             clip_scores = self.cls_head(feat, fcn_test=True)
         elif cfg.recognizer == "Recognizer2D":

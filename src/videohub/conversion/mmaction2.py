@@ -188,7 +188,8 @@ def config_from_mmaction2(
         if key in test_cfg:
             kwargs[field_name] = test_cfg[key]
     if "average_clips" not in test_cfg:
-        logger.warning("mmaction2 test_cfg has no average_clips (mmaction2 would refuse to test); using 'score'")
+        if recognizer != "SkeletonGCN":  # SkeletonGCN tests one clip and never averages
+            logger.warning("mmaction2 test_cfg has no average_clips (mmaction2 would refuse to test); using 'score'")
         kwargs["average_clips"] = "score"
     num_frames = num_frames_from_pipeline(recognizer, test_pipeline)
     if num_frames is not None:

@@ -239,6 +239,27 @@ for _kind in RECOGNIZER_KINDS:
     register_kind(_kind, check_recognizer)
 
 
+def check_skeleton(golden: Dict[str, Any]) -> Comparison:
+    """Kind ``skeleton`` (mmaction2 ``SkeletonGCN``): keypoints ``(N, C, T, V, M)`` are ``keypoints`` as
+    they are; compare the head's scores, ``extra.test_output`` and ``extra.backbone_feat``."""
+    from .mmaction2 import build_model, config_from_mmaction2
+
+    config = config_from_mmaction2(golden["config"])
+    model = build_model(config, golden["state_dict"], source=str(golden.get("name")))
+    with torch.no_grad():
+        out = model(keypoints=golden["input"], output_hidden_states=True)
+    comparison = compare(golden["output"], out.clip_logits, "output")
+    extra = golden.get("extra") or {}
+    if extra.get("test_output") is not None:
+        comparison.merge(compare(extra["test_output"], out.scores, "extra.test_output"))
+    if extra.get("backbone_feat") is not None:
+        comparison.merge(compare(extra["backbone_feat"], out.hidden_states[0], "extra.backbone_feat"))
+    return comparison
+
+
+register_kind("skeleton", check_skeleton)
+
+
 # ---------------------------------------------------------------------------------------------
 # golden_funcs.pt
 # ---------------------------------------------------------------------------------------------
