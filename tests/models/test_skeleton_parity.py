@@ -54,3 +54,20 @@ def test_a_wrong_weight_is_detected(zoo_dir, tmp_path, key, delta):
     result = check_file(str(tmp_path / "agcn_perturbed.pt"))
     assert not result.ok and result.comparison.failures[0].startswith("output:")
 
+
+
+def test_posec3d_defaults_are_the_zoo_topology(zoo_dir):
+    """The golden PoseC3D weights load, strictly, into a default ``PoseC3DConfig`` and give mmaction2's scores."""
+    import videohub
+    from videohub.conversion.golden import load_golden
+    from videohub.conversion.mmaction2 import build_model
+
+    data = load_golden(os.path.join(zoo_dir, POSEC3D_FILE))
+    config = videohub.PoseC3DConfig(num_labels=7, average_clips="score")
+    assert config.backbone == {k: list(v) if isinstance(v, tuple) else v
+                               for k, v in data["config"]["backbone"].items()}
+    model = build_model(config, data["state_dict"], source=POSEC3D_FILE)
+    with torch.no_grad():
+        out = model(pixel_values=data["input"].permute(0, 1, 3, 2, 4, 5))  # (N, clips, K, T, H, W) -> (B, V, T, K, H, W)
+    ref = data["output"]
+    assert (out.clip_logits - ref).abs().max() <= 1e-4 * ref.abs().max() + 1e-5
