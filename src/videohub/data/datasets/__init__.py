@@ -23,6 +23,7 @@ from .recognition import (
     VideoDataset,
     scan_class_folders,
 )
+from .pose import PoseDataset, convert_pose_annotations, read_pose_annotations
 from .ssn import SSNDataset, SSNInstance
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "HVUDataset",
     "ImageDataset",
     "PipelineTransform",
+    "PoseDataset",
     "RawframeDataset",
     "RawVideoDataset",
     "RepeatDataset",
@@ -48,10 +50,12 @@ __all__ = [
     "VideohubBuilderConfig",
     "build_dataset",
     "convert_ava_proposals",
+    "convert_pose_annotations",
     "load_ava_proposals",
     "load_dataset",
     "make_transform",
     "read_labelmap",
+    "read_pose_annotations",
     "row_to_results",
     "scan_class_folders",
 ]

@@ -24,6 +24,7 @@ format             dataset class              annotation
 ``activitynet_feature`` ``ActivityNetDataset``  ``.json`` database + one feature CSV per video
 ``ava``            ``AVADataset``             csv + exclude csv + pbtxt + proposals
 ``ssn``            ``SSNDataset``             TAG proposal file (standard or normalized)
+``pose``           ``PoseDataset``            skeleton ``.pkl`` (arrays-only unpickler) or ``.npz``
 =================  =========================  ==================================================
 """
 
@@ -49,6 +50,7 @@ from ..pipelines.compose import Compose
 from .activitynet import ActivityNetDataset, normalized_segments, read_feature_csv
 from .ava import AVADataset
 from .base import BaseDataset
+from .pose import PoseDataset
 from .recognition import (
     AudioDataset,
     AudioFeatureDataset,
@@ -453,6 +455,37 @@ class SSNBuilder(_VideohubBuilder):
         }
 
 
+class PoseBuilder(_VideohubBuilder):
+    """Skeleton samples (``PoseDataset``): keypoints ``(M, T, V, C)`` and scores ``(M, T, V)`` as float32 lists.
+
+    ``load_dataset``'s ``split`` names the ``datasets`` split, so the annotation file's own split
+    (``PoseDataset(split=...)``, e.g. ``"xsub_train"``) is passed as ``pose_split``.
+    """
+
+    DATASET_CLASS = PoseDataset
+
+    def make_dataset(self, ann_file: str) -> BaseDataset:
+        kwargs = self._kwargs()
+        if "pose_split" in kwargs:
+            kwargs["split"] = kwargs.pop("pose_split")
+        return PoseDataset(ann_file=ann_file, **kwargs)
+
+    def _features(self) -> Dict[str, Any]:
+        nested = datasets.Value("float32")
+        for _ in range(3):
+            nested = datasets.List(nested)
+        return {
+            "frame_dir": _string(),
+            "label": self._label_feature(),
+            "total_frames": _int(),
+            "img_shape": datasets.List(_int()),
+            "original_shape": datasets.List(_int()),
+            "keypoint": datasets.List(nested),
+            "keypoint_score": nested,
+            **self._common(),
+        }
+
+
 BUILDERS: Dict[str, Type[_VideohubBuilder]] = {
     "video": VideoBuilder,
     "video_folder": VideoFolderBuilder,
@@ -467,6 +500,7 @@ BUILDERS: Dict[str, Type[_VideohubBuilder]] = {
     "activitynet_feature": ActivityNetFeatureBuilder,
     "ava": AVABuilder,
     "ssn": SSNBuilder,
+    "pose": PoseBuilder,
 }
 
 _CLASS_ALIASES = {
@@ -481,6 +515,7 @@ _CLASS_ALIASES = {
     "ActivityNetDataset": "activitynet",
     "AVADataset": "ava",
     "SSNDataset": "ssn",
+    "PoseDataset": "pose",
 }
 
 
