@@ -8,6 +8,8 @@ Models come from ``--model_name_or_path`` (a Hub id or a folder saved by videohu
 from ``--config_name`` (a recipe from ``examples/configs``, an mmaction2 ``.py`` config read without
 executing it, or a videohub ``config.json`` folder) and/or ``--arch`` (``tsn``, ``tsm``, ``i3d``,
 ``slowfast``, ...). Data are mmaction2 annotation files read by ``videohub.data.load_dataset``.
+With ``--modality pose`` they are skeleton annotations (``PoseDataset`` ``.pkl``/``.npz``) for ST-GCN,
+2s-AGCN (keypoints) or PoseC3D (heatmaps).
 
 At the end the model, its processor and a model card go to ``--output_dir`` (and to the Hub with
 ``--push_to_hub``), and ``all_results.json`` holds the final metrics (``eval_top1_acc``,
@@ -35,6 +37,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     g.add_argument("--dataset_format", default="video", choices=["video", "video_folder", "rawframe", "rawframes"],
                    help="annotation format read by videohub.data.load_dataset: video ('path label' lines), video_folder "
                         "(root/<class>/<video>), rawframe(s) ('frame_dir total_frames label' lines) (default: video)")
+    g.add_argument("--modality", default="rgb", choices=["rgb", "pose"],
+                   help="rgb: videos or frames (--dataset_format); pose: skeleton annotations (default: rgb)")
     g.add_argument("--train_annotations", help="training annotation file (mmaction2 format, e.g. 'path label' lines)")
     g.add_argument("--val_annotations", help="validation annotation file")
     g.add_argument("--test_annotations", help="test annotation file")
@@ -131,6 +135,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.dataset_format == "rawframes":
         args.dataset_format = "rawframe"
+    if args.modality == "pose":
+        args.dataset_format = "pose"
     if not (args.do_train or args.do_eval or args.do_test):
         args.do_train = bool(args.train_annotations)
         args.do_eval = bool(args.val_annotations)
@@ -207,8 +213,33 @@ def class_names(args: argparse.Namespace, raws: Sequence[Any]) -> Optional[List[
     return None
 
 
+def pose_pipelines(config: Any, args: argparse.Namespace) -> Dict[str, List[Dict[str, Any]]]:
+    """Skeleton pipelines: looped keypoints ``(C, T, V, M)`` for graph models, heatmaps for PoseC3D."""
+    frames = args.num_frames or config.num_frames
+    if config.recognizer == "SkeletonGCN":
+        persons = config.cls_head.get("num_person", 2)
+        steps = [dict(type="PaddingWithLoop", clip_len=frames), dict(type="PoseDecode"),
+                 dict(type="FormatGCNInput", input_format="NCTVM", num_person=persons),
+                 dict(type="Collect", keys=["keypoint", "label"], meta_keys=[]), dict(type="ToTensor", keys=["keypoint"])]
+        return {"train_pipeline": steps, "val_pipeline": steps, "test_pipeline": steps}
+    crop = args.crop_size
+    tail = [dict(type="GeneratePoseTarget", sigma=0.6, use_score=True, with_kp=True, with_limb=False),
+            dict(type="FormatShape", input_format="NCTHW"), dict(type="Collect", keys=["imgs", "label"], meta_keys=[]),
+            dict(type="ToTensor", keys=["imgs"])]
+    head = [dict(type="PoseDecode"), dict(type="PoseCompact", hw_ratio=1.0, allow_imgpad=True),
+            dict(type="Resize", scale=[-1, crop])]
+    train = [dict(type="UniformSampleFrames", clip_len=frames), *head, dict(type="RandomResizedCrop", area_range=[0.56, 1.0]),
+             dict(type="Resize", scale=[crop, crop], keep_ratio=False), dict(type="Flip", flip_ratio=args.flip_ratio,
+             left_kp=[1, 3, 5, 7, 9, 11, 13, 15], right_kp=[2, 4, 6, 8, 10, 12, 14, 16]), *tail]
+    test = [dict(type="UniformSampleFrames", clip_len=frames, num_clips=args.num_test_clips or 1, test_mode=True), *head,
+            dict(type="CenterCrop", crop_size=crop), *tail]
+    return {"train_pipeline": train, "val_pipeline": test, "test_pipeline": test}
+
+
 def default_pipelines(config: Any, args: argparse.Namespace) -> Dict[str, List[Dict[str, Any]]]:
     """TSN-style (2D) or I3D-style (3D) train/val/test pipelines from the clip options (ending in ToModelInputs)."""
+    if args.modality == "pose":
+        return pose_pipelines(config, args)
     from videohub.processing import IMAGENET_MEAN, IMAGENET_STD
 
     norm = dict(type="Normalize", mean=IMAGENET_MEAN, std=IMAGENET_STD, to_bgr=False)
@@ -416,7 +447,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         if recipe.get(key):
             pipelines[key] = training.to_model_pipeline(recipe[key])
         pipelines[key] = training.adapt_decoding(pipelines[key], args.dataset_format)
-    if processor is None:
+    if processor is None and args.modality != "pose":  # the video processor reads frames, not skeletons
         processor = VideoProcessor.from_mmaction2_pipeline(pipelines["val_pipeline"])
     on_error = "skip" if args.skip_bad_samples else "raise"
 
@@ -460,7 +491,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     if accelerator.is_main_process:
         os.makedirs(args.output_dir, exist_ok=True)
         unwrapped.save_pretrained(args.output_dir)
-        processor.save_pretrained(args.output_dir)
+        if processor is not None:
+            processor.save_pretrained(args.output_dir)
         card = build_model_card(unwrapped.config, repo_id=repo_id, metrics=card_metrics or None,
                                 dataset=args.dataset_name or "custom")
         card.save(os.path.join(args.output_dir, "README.md"))
@@ -468,7 +500,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         if args.push_to_hub:
             unwrapped.push_to_hub(repo_id, model_card=card, token=args.hub_token,
                                   commit_message="Upload model trained with run_recognition.py")
-            processor.push_to_hub(repo_id, token=args.hub_token, commit_message="Upload video processor")
+            if processor is not None:
+                processor.push_to_hub(repo_id, token=args.hub_token, commit_message="Upload video processor")
             logger.info("pushed to %s", repo_id)
     accelerator.wait_for_everyone()
     accelerator.end_training()

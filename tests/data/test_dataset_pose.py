@@ -119,3 +119,22 @@ def test_hf_builder_rows_decode_lazily(ann, tmp_path):
     val = load_dataset("PoseDataset", str(path), split="validation", pose_split="xsub_val",
                        cache_dir=str(tmp_path / "cache2"))
     assert val.num_rows == 1 and val[0]["frame_dir"] == "b" and val.split == "validation"
+
+
+def test_batches_reach_a_skeleton_model_as_keypoints(ann):
+    import torch
+
+    import videohub
+    from videohub.data.collate import VideoCollator
+
+    path, content = ann
+    pipeline = PIPELINE + [dict(type="Collect", keys=["keypoint", "label"], meta_keys=[]),
+                           dict(type="ToTensor", keys=["keypoint"])]
+    ds = PoseDataset(str(path), pipeline)
+    batch = VideoCollator()([ds[0], ds[1]])
+    assert sorted(batch) == ["keypoints", "labels"] and batch["keypoints"].shape == (2, 3, 6, 17, 2)
+    assert batch["labels"].tolist() == [0, 1]
+    model = videohub.AutoVideoModel.from_config(videohub.STGCNConfig(num_labels=3, num_frames=6)).eval()
+    with torch.no_grad():
+        out = model(**batch)
+    assert out.logits.shape == (2, 3) and out.loss is not None

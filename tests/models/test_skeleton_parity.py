@@ -6,20 +6,20 @@ import os
 import pytest
 import torch
 
-from videohub.conversion.golden import golden_dir
+from videohub.conversion.golden import golden_zoo_dir
 from videohub.conversion.mmaction2 import arch_for_model_cfg
 from videohub.conversion.parity import check_file, check_golden_dir
 
-ZOO_DIR = os.environ.get("VIDEOHUB_GOLDEN_ZOO_DIR", os.path.join(os.path.dirname(os.path.abspath(golden_dir())), "golden_zoo"))
 SKELETON_FILES = ("stgcn_coco_spatial.pt", "agcn_ntu.pt")
 POSEC3D_FILE = "posec3d_slowonly_keypoint.pt"
 
 
 @pytest.fixture(scope="module")
 def zoo_dir():
-    if not os.path.isdir(ZOO_DIR):
-        pytest.skip(f"golden_zoo directory {ZOO_DIR!r} not found (set VIDEOHUB_GOLDEN_ZOO_DIR)")
-    return ZOO_DIR
+    path = golden_zoo_dir()
+    if not os.path.isdir(path):
+        pytest.skip(f"golden_zoo directory {path!r} not found (set VIDEOHUB_GOLDEN_ZOO_DIR)")
+    return path
 
 
 def test_every_skeleton_file_of_the_zoo_passes(zoo_dir):

@@ -128,7 +128,7 @@ def to_model_batch(batch: Dict[str, Any], keep_keys: Sequence[str] = ()) -> Dict
     the model's layout and pass through. Batches of an mmaction2 pipeline ending in
     ``FormatShape`` + ``Collect`` are renamed: ``imgs`` → ``pixel_values`` (``NCHW`` batches
     ``(B, N, C, H, W)`` are kept; ``NCTHW`` batches ``(B, V, C, T, H, W)`` become
-    ``(B, V, T, C, H, W)``), ``audios`` → ``input_features``, ``label`` → ``labels`` (``(B, 1)`` →
+    ``(B, V, T, C, H, W)``), ``audios`` → ``input_features``, ``keypoint`` → ``keypoints``, ``label`` → ``labels`` (``(B, 1)`` →
     ``(B,)``). Other keys are dropped unless ``keep_keys`` names them.
 
     Args:
@@ -151,6 +151,8 @@ def to_model_batch(batch: Dict[str, Any], keep_keys: Sequence[str] = ()) -> Dict
         out["pixel_values"] = imgs.contiguous()
     if "audios" in batch or "input_features" in batch:
         out["input_features"] = batch.get("input_features", batch.get("audios"))
+    if "keypoint" in batch or "keypoints" in batch:  # FormatGCNInput: (B, C, T, V, M)
+        out["keypoints"] = batch.get("keypoints", batch.get("keypoint"))
     labels = batch.get("labels", batch.get("label"))
     if labels is not None:
         labels = torch.as_tensor(labels) if not isinstance(labels, torch.Tensor) else labels
@@ -158,7 +160,7 @@ def to_model_batch(batch: Dict[str, Any], keep_keys: Sequence[str] = ()) -> Dict
             labels = labels[:, 0]
         out["labels"] = labels
     if not out:
-        raise ShapeError(f"a batch has none of imgs/pixel_values/audios/input_features; keys: {sorted(batch)}")
+        raise ShapeError(f"a batch has none of imgs/pixel_values/audios/input_features/keypoint; keys: {sorted(batch)}")
     for key in keep_keys:
         if key in batch:
             out[key] = batch[key]

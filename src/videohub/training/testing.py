@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-INPUT_KEYS = ("pixel_values", "input_features")
+INPUT_KEYS = ("pixel_values", "input_features", "keypoints")
 
 
 def model_inputs(batch: Dict[str, Any]) -> Dict[str, torch.Tensor]:
