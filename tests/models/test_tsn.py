@@ -35,8 +35,8 @@ def test_build_helpers_follow_mmaction2_configs():
                              cls_head=dict(type="TSNHead", num_classes=4, in_channels=512)),
                         test_cfg=dict(average_clips="prob"))
     assert model.config.num_labels == 4 and model.config.average_clips == "prob"
-    with pytest.raises(ConfigError, match="BMN"):
-        build_model(dict(type="BMN"))
+    with pytest.raises(ConfigError, match="TCANet"):
+        build_model(dict(type="TCANet"))
 
 
 @pytest.mark.parametrize("depth,channels", [(18, 512), (34, 512), (50, 2048), (101, 2048), (152, 2048)])
