@@ -16,7 +16,9 @@ from videohub.models.audio.resnet_audio import ResNetAudio
 from videohub.models.c3d.c3d import C3D
 from videohub.models.csn.resnet3d_csn import ResNet3dCSN
 from videohub.models.slowfast.resnet3d_slowfast import ResNet3dPathway, ResNet3dSlowFast
+from videohub.models.tanet.tanet import TANet
 from videohub.models.tsm.resnet_tsm import ResNetTSM
+from videohub.models.tsn.resnext import ResNeXt
 from videohub.models.x3d.x3d import X3D
 
 
@@ -51,6 +53,9 @@ FREEZE_CASES = {
                               ["conv1", "layer1", "layer2", "layer1_lateral", "layer2_lateral"]),
     "resnet3d_layer_all_frozen": (lambda: ResNet3dLayer(18, stage=1, all_frozen=True, pretrained2d=False),
                                   None, ["layer2"], ["layer2"]),
+    "resnext_stem_is_conv1_and_bn1": (lambda: ResNeXt(50, groups=4, width_per_group=2, stem_channels=8,
+                                                      base_channels=8, frozen_stages=1), (2, 3, 32, 32),
+                                      ["conv1", "bn1", "layer1"], ["conv1", "bn1", "layer1"]),
     # mmaction2's ResNetAudio puts only the stem's outer BN in eval mode: the BNs inside its
     # ConvAudio keep training although their parameters are frozen.
     "audio_stem_keeps_convaudio_training": (lambda: ResNetAudio(50, None, base_channels=4, frozen_stages=1),
@@ -235,6 +240,8 @@ def _grads(net, x):
     (lambda: ResNet3d(18, base_channels=4, pretrained2d=False), (1, 3, 4, 32, 32), "layer3.0.conv1"),
     (lambda: X3D(gamma_b=2.25, num_stages=2, spatial_strides=(2, 2)), (1, 3, 4, 32, 32), "layer2.0.conv1"),
     (lambda: MobileNetV2(widen_factor=0.5, out_indices=(3,)), (1, 3, 32, 32), "layer3.1.conv.0"),
+    (lambda: TANet(50, num_segments=3, num_stages=1, strides=(1,), dilations=(1,), out_indices=(0,)),
+     (3, 3, 32, 32), "layer1.1.block.conv1"),
 ])
 def test_with_cp_switch_checkpoints_every_block_with_the_same_gradients(build, shape, block):
     torch.manual_seed(0)

@@ -8,7 +8,8 @@ passes its settings to ``BaseBackbone.__init__``, registers its stages in order 
 - re-applies the frozen stages, ``norm_eval`` and ``partial_bn`` in :meth:`BaseBackbone.train`
   (in this order, as every mmaction2 backbone does);
 - returns the stages of ``out_indices`` from :meth:`BaseBackbone.forward_stages`;
-- switches gradient checkpointing of every block when ``with_cp`` is assigned;
+- switches gradient checkpointing of every block when ``with_cp`` is assigned (a block runs its
+  residual branch through :func:`checkpointed`);
 - loads ``pretrained`` or initializes from scratch in :meth:`BaseBackbone.init_weights`.
 
 A backbone only overrides what really differs (a SlowFast pathway freezes its lateral convs with
@@ -17,15 +18,24 @@ their stage, ResNet3d max-pools time after ``layer1``, ...).
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.utils.checkpoint as cp
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..errors import ConfigError
 from .init import constant_init, kaiming_init
 from .pretrained import load_pretrained
+
+
+def checkpointed(fn: Callable[..., torch.Tensor], *inputs: torch.Tensor, enabled: bool) -> torch.Tensor:
+    """``fn(*inputs)``, gradient-checkpointed (its activations recomputed in backward, mmaction2's
+    ``with_cp``) when ``enabled`` and an input needs a gradient."""
+    if enabled and any(t.requires_grad for t in inputs):
+        return cp.checkpoint(fn, *inputs, use_reentrant=False)
+    return fn(*inputs)
 
 
 class BaseBackbone(nn.Module):

@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..errors import ConfigError
 from ..registry import BACKBONES
-from .backbone_base import BaseBackbone
+from .backbone_base import BaseBackbone, checkpointed
 from .conv import ConvModule
 
 
@@ -78,9 +77,7 @@ class InvertedResidual(nn.Module):
         return self.conv(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner_forward, x, use_reentrant=False)
-        return self._inner_forward(x)
+        return checkpointed(self._inner_forward, x, enabled=self.with_cp)
 
 
 @BACKBONES.register()

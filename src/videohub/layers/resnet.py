@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 
 from ..errors import ConfigError
 from ..registry import BACKBONES
-from .backbone_base import BaseBackbone
+from .backbone_base import BaseBackbone, checkpointed
 from .conv import ConvModule
 
 
@@ -62,10 +61,7 @@ class BasicBlock(nn.Module):
         return self.conv2(self.conv1(x)) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         return self.relu(out)
 
 
@@ -117,10 +113,7 @@ class Bottleneck(nn.Module):
         return self.conv3(self.conv2(self.conv1(x))) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         return self.relu(out)
 
 

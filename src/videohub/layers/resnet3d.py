@@ -26,14 +26,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 from torch.nn.modules.utils import _triple
 
 from ..errors import ConfigError, ShapeError
 from ..registry import BACKBONES
 from ..utils import logging
-from .backbone_base import BaseBackbone
+from .backbone_base import BaseBackbone, checkpointed
 from .conv import ConvModule, build_activation_layer
 from .non_local import NonLocal3d
 from .pretrained import read_state_dict
@@ -127,10 +126,7 @@ class BasicBlock3d(nn.Module):
         return self.conv2(self.conv1(x)) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         out = self.relu(out)
         if self.non_local:
             out = self.non_local_block(out)
@@ -230,10 +226,7 @@ class Bottleneck3d(nn.Module):
         return self.conv3(self.conv2(self.conv1(x))) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         out = self.relu(out)
         if self.non_local:
             out = self.non_local_block(out)

@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 
 from ...errors import ConfigError, ShapeError
 from ...registry import BACKBONES
 from ...layers import conv_audio  # noqa: F401  (registers the "ConvAudio" conv type)
-from ...layers.backbone_base import BaseBackbone
+from ...layers.backbone_base import BaseBackbone, checkpointed
 from ...layers.conv import ConvModule
 
 
@@ -79,10 +78,7 @@ class Bottleneck2dAudio(nn.Module):
         return out + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         return self.relu(out)
 
 

@@ -11,12 +11,12 @@ from copy import deepcopy
 from typing import Any, Dict
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 
 from ...errors import ConfigError
 from ...registry import BACKBONES
 from .tam import TAM
+from ...layers.backbone_base import checkpointed
 from ...layers.resnet import Bottleneck, ResNet
 
 
@@ -49,11 +49,7 @@ class TABlock(nn.Module):
         return out + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.block.with_cp and x.requires_grad:
-            out = cp.checkpoint(self._inner_forward, x, use_reentrant=False)
-        else:
-            out = self._inner_forward(x)
-        return self.block.relu(out)
+        return self.block.relu(checkpointed(self._inner_forward, x, enabled=self.block.with_cp))
 
 
 @BACKBONES.register()

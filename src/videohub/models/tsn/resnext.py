@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...errors import ConfigError, ShapeError
-from ...layers.backbone_base import BaseBackbone
+from ...layers.backbone_base import BaseBackbone, checkpointed
 from ...layers.conv import build_norm_layer
 from ...registry import BACKBONES
 
@@ -78,9 +77,7 @@ class ResNeXtBottleneck(nn.Module):
         return out + (x if self.downsample is None else self.downsample(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return self.relu(cp.checkpoint(self.residual, x, use_reentrant=False))
-        return self.relu(self.residual(x))
+        return self.relu(checkpointed(self.residual, x, enabled=self.with_cp))
 
 
 @BACKBONES.register(name="mmcls.ResNeXt")

@@ -12,12 +12,11 @@ import math
 from typing import Dict, Optional, Sequence
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 
 from ...errors import ConfigError, ShapeError
 from ...registry import BACKBONES
-from ...layers.backbone_base import BaseBackbone
+from ...layers.backbone_base import BaseBackbone, checkpointed
 from ...layers.conv import ConvModule, Swish, build_activation_layer
 
 
@@ -129,10 +128,7 @@ class BlockX3D(nn.Module):
         return out + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         return self.relu(out)
 
 
