@@ -13,7 +13,8 @@ import videohub.layers  # noqa: F401  (fills the registries)
 from videohub.conversion.golden import golden_dir
 from videohub.errors import ConfigError, ShapeError
 from videohub.layers.resnet import ResNet
-from videohub.models.tsm.resnet_tsm import NL3DWrapper, ResNetTSM, TemporalPool, unwrapped_name
+from videohub.layers.pretrained import unwrapped_name
+from videohub.models.tsm.resnet_tsm import NL3DWrapper, ResNetTSM, TemporalPool
 from videohub.models.tsm.tsm_head import TSMHead
 from videohub.layers.temporal_shift import TemporalShift, temporal_shift
 from videohub.registry import BACKBONES, HEADS

@@ -1,7 +1,8 @@
 """MobileNetV2 backbone (mmaction2 ``MobileNetV2``).
 
 Module names are mmaction2's: ``conv1`` (stem), ``layer1`` ... ``layer7`` (stacks of
-``InvertedResidual`` whose layers sit in ``.conv``), ``conv2`` (the final 1x1 conv).
+``InvertedResidual`` whose layers sit in ``.conv``), ``conv2`` (the final 1x1 conv). The eight
+stages ``layer1`` ... ``layer7``, ``conv2`` are listed in ``res_layers`` (mmaction2's ``layers``).
 """
 
 from __future__ import annotations
@@ -9,15 +10,13 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..errors import ConfigError
 from ..registry import BACKBONES
+from .backbone_base import BaseBackbone, checkpointed
 from .conv import ConvModule
-from .init import constant_init, kaiming_init
-from .pretrained import load_pretrained
 
 
 def make_divisible(value: float, divisor: int, min_value: Optional[int] = None, min_ratio: float = 0.9) -> int:
@@ -78,13 +77,11 @@ class InvertedResidual(nn.Module):
         return self.conv(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner_forward, x, use_reentrant=False)
-        return self._inner_forward(x)
+        return checkpointed(self._inner_forward, x, enabled=self.with_cp)
 
 
 @BACKBONES.register()
-class MobileNetV2(nn.Module):
+class MobileNetV2(BaseBackbone):
     """MobileNetV2 backbone.
 
     Args:
@@ -92,12 +89,16 @@ class MobileNetV2(nn.Module):
         widen_factor: Channel multiplier. Default 1.0 (the last conv keeps 1280 channels unless > 1).
         out_indices: Stages (0-6 = ``layer1``-``layer7``, 7 = ``conv2``) whose outputs are returned.
             Default ``(7,)``.
-        frozen_stages: Freeze the stem (0) and the first ``frozen_stages`` stages. Default -1 (none).
+        frozen_stages: Freeze the stem (0) and the first ``frozen_stages`` stages (8 includes
+            ``conv2``). Default -1 (none).
         conv_cfg: Default ``dict(type="Conv")``.
         norm_cfg: Default ``dict(type="BN2d", requires_grad=True)``.
         act_cfg: Default ``dict(type="ReLU6", inplace=True)``.
         norm_eval: Keep BN layers in eval mode while training. Default ``False``.
         with_cp: Gradient checkpointing of the blocks. Default ``False``.
+
+    ``frozen_stages``, ``norm_eval``, ``out_indices`` and ``with_cp`` work as
+    :class:`~videohub.layers.backbone_base.BaseBackbone` says.
     """
 
     # expand_ratio, channels, num_blocks, stride of the seven stages.
@@ -116,38 +117,24 @@ class MobileNetV2(nn.Module):
         norm_eval: bool = False,
         with_cp: bool = False,
     ):
-        super().__init__()
-        out_indices = tuple(out_indices)
-        for index in out_indices:
-            if index not in range(0, 8):
-                raise ConfigError(f"MobileNetV2 out_indices items must be in range(0, 8), got {index!r}")
-        if frozen_stages not in range(-1, 9):
-            raise ConfigError(f"MobileNetV2 frozen_stages must be in range(-1, 9), got {frozen_stages!r}")
-        self.pretrained = pretrained
+        super().__init__(pretrained=pretrained, frozen_stages=frozen_stages, norm_eval=norm_eval,
+                         out_indices=out_indices, with_cp=with_cp)
+        self.check_stage_settings(len(self.arch_settings) + 1)
         self.widen_factor = widen_factor
-        self.out_indices = out_indices
-        self.frozen_stages = frozen_stages
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
 
         self.in_channels = make_divisible(32 * widen_factor, 8)
         self.conv1 = ConvModule(3, self.in_channels, kernel_size=3, stride=2, padding=1, conv_cfg=conv_cfg,
                                 norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.layers = []
-        for i, (expand_ratio, channel, num_blocks, stride) in enumerate(self.arch_settings):
+        for expand_ratio, channel, num_blocks, stride in self.arch_settings:
             out_channels = make_divisible(channel * widen_factor, 8)
-            layer = self.make_layer(out_channels=out_channels, num_blocks=num_blocks, stride=stride,
-                                    expand_ratio=expand_ratio)
-            name = f"layer{i + 1}"
-            self.add_module(name, layer)
-            self.layers.append(name)
+            self.add_stage(self.make_layer(out_channels=out_channels, num_blocks=num_blocks, stride=stride,
+                                           expand_ratio=expand_ratio))
         self.out_channel = int(1280 * widen_factor) if widen_factor > 1.0 else 1280
-        self.conv2 = ConvModule(self.in_channels, self.out_channel, kernel_size=1, stride=1, padding=0,
-                                conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.layers.append("conv2")
+        self.add_stage(ConvModule(self.in_channels, self.out_channel, kernel_size=1, stride=1, padding=0,
+                                  conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg), name="conv2")
         self.feat_dim = self.out_channel
 
     def make_layer(self, out_channels: int, num_blocks: int, stride: int, expand_ratio: float) -> nn.Sequential:
@@ -160,48 +147,9 @@ class MobileNetV2(nn.Module):
             self.in_channels = out_channels
         return nn.Sequential(*layers)
 
-    def _init_from_scratch(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                kaiming_init(m)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
-                constant_init(m, 1)
-
-    def init_weights(self) -> None:
-        """Load ``pretrained`` (non-strict) when set, else Kaiming convs and unit norms."""
-        if isinstance(self.pretrained, str):
-            load_pretrained(self, self.pretrained)
-        elif self.pretrained is None:
-            self._init_from_scratch()
-        else:
-            raise ConfigError(f"MobileNetV2 pretrained must be a str or None, got {self.pretrained!r}")
+    def init_from_scratch(self) -> None:
+        """Kaiming ``Conv2d`` weights, unit BN and GroupNorm weights."""
+        self.kaiming_convs_and_unit_norms(nn.Conv2d, (_BatchNorm, nn.GroupNorm))
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        x = self.conv1(x)
-        outs = []
-        for i, name in enumerate(self.layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
-
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages >= 0:
-            self.conv1.eval()
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, self.layers[i - 1])
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> "MobileNetV2":
-        """Set train mode, then re-apply ``frozen_stages`` and ``norm_eval``."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+        return self.forward_stages(self.conv1(x))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict
+from typing import Dict, Iterable
 
 import torch
 from torch import nn
@@ -59,13 +59,31 @@ def torchvision_to_mmaction(state_dict: Dict[str, torch.Tensor]) -> Dict[str, to
     return out
 
 
-def load_pretrained(module: nn.Module, path: str) -> None:
-    """Load ``path`` into ``module`` non-strictly, logging missing and unexpected keys."""
+def unwrapped_name(name: str, wrap_names: Iterable[str]) -> str:
+    """``name`` with the path segments that wrappers add (e.g. ``net``, ``block``) removed."""
+    wrap = set(wrap_names)
+    return ".".join(part for part in name.split(".") if part not in wrap)
+
+
+def load_pretrained(module: nn.Module, path: str, wrap_names: Iterable[str] = ()) -> None:
+    """Load ``path`` into ``module`` non-strictly, logging missing and unexpected keys.
+
+    Keys are stripped of a ``backbone.`` prefix and, when ``module.torchvision_pretrain``, renamed
+    from torchvision's layout. With ``wrap_names`` (default none), a plain 2D checkpoint also loads
+    into a backbone whose blocks were wrapped: a key that is not one of the module's keys is matched
+    against the module's keys with those path segments removed (``layer1.0.conv1.conv.weight``
+    loads into ``layer1.0.conv1.conv.net.weight`` for ``wrap_names=("net",)``).
+    """
     state_dict = read_state_dict(path)
     if any(k.startswith("backbone.") for k in state_dict):
         state_dict = {k[len("backbone."):]: v for k, v in state_dict.items() if k.startswith("backbone.")}
     if getattr(module, "torchvision_pretrain", False):
         state_dict = torchvision_to_mmaction(state_dict)
+    own = set(module.state_dict())
+    by_unwrapped: Dict[str, str] = {}
+    for key in own:
+        by_unwrapped.setdefault(unwrapped_name(key, wrap_names), key)
+    state_dict = {(by_unwrapped.get(key, key) if key not in own else key): value for key, value in state_dict.items()}
     result = module.load_state_dict(state_dict, strict=False)
     if result.missing_keys:
         logger.warning("%s: missing keys when loading %s: %s", type(module).__name__, path, result.missing_keys)

@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..errors import ConfigError
 from ..registry import BACKBONES
+from .backbone_base import BaseBackbone, checkpointed
 from .conv import ConvModule
-from .init import constant_init, kaiming_init
-from .pretrained import load_pretrained
 
 
 class BasicBlock(nn.Module):
@@ -64,10 +61,7 @@ class BasicBlock(nn.Module):
         return self.conv2(self.conv1(x)) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         return self.relu(out)
 
 
@@ -119,10 +113,7 @@ class Bottleneck(nn.Module):
         return self.conv3(self.conv2(self.conv1(x))) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         return self.relu(out)
 
 
@@ -154,7 +145,7 @@ def make_res_layer(
 
 
 @BACKBONES.register()
-class ResNet(nn.Module):
+class ResNet(BaseBackbone):
     """2D ResNet (mmaction2 ``ResNet``).
 
     Args:
@@ -174,6 +165,9 @@ class ResNet(nn.Module):
         norm_eval: Keep BN layers in eval mode while training. Default ``False``.
         partial_bn: Freeze every BN but the first while training. Default ``False``.
         with_cp: Gradient checkpointing of the blocks. Default ``False``.
+
+    ``frozen_stages``, ``norm_eval``, ``partial_bn``, ``out_indices`` and ``with_cp`` work as
+    :class:`~videohub.layers.backbone_base.BaseBackbone` says.
     """
 
     arch_settings = {
@@ -203,46 +197,36 @@ class ResNet(nn.Module):
         partial_bn: bool = False,
         with_cp: bool = False,
     ):
-        super().__init__()
+        super().__init__(pretrained=pretrained, frozen_stages=frozen_stages, norm_eval=norm_eval,
+                         partial_bn=partial_bn, out_indices=out_indices, with_cp=with_cp)
         if depth not in self.arch_settings:
             raise ConfigError(f"invalid ResNet depth {depth}; expected one of {sorted(self.arch_settings)}")
         if not 1 <= num_stages <= 4:
             raise ConfigError(f"ResNet num_stages must be in 1..4, got {num_stages}")
         if len(strides) != num_stages or len(dilations) != num_stages:
             raise ConfigError(f"ResNet strides {strides} and dilations {dilations} need {num_stages} entries")
-        if max(out_indices) >= num_stages:
-            raise ConfigError(f"ResNet out_indices {out_indices} must be < num_stages={num_stages}")
+        self.check_stage_settings(num_stages)
         self.depth = depth
-        self.pretrained = pretrained
         self.torchvision_pretrain = torchvision_pretrain
         self.in_channels = in_channels
         self.num_stages = num_stages
-        self.out_indices = tuple(out_indices)
         self.strides = tuple(strides)
         self.dilations = tuple(dilations)
         self.style = style
-        self.frozen_stages = frozen_stages
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
-        self.norm_eval = norm_eval
-        self.partial_bn = partial_bn
-        self.with_cp = with_cp
 
         self.block, stage_blocks = self.arch_settings[depth]
         self.stage_blocks = stage_blocks[:num_stages]
         self.inplanes = 64
         self._make_stem_layer()
-        self.res_layers = []
         for i, num_blocks in enumerate(self.stage_blocks):
             planes = 64 * 2**i
-            res_layer = make_res_layer(self.block, self.inplanes, planes, num_blocks, stride=strides[i],
-                                       dilation=dilations[i], style=style, conv_cfg=conv_cfg,
-                                       norm_cfg=norm_cfg, act_cfg=act_cfg, with_cp=with_cp)
+            self.add_stage(make_res_layer(self.block, self.inplanes, planes, num_blocks, stride=strides[i],
+                                          dilation=dilations[i], style=style, conv_cfg=conv_cfg,
+                                          norm_cfg=norm_cfg, act_cfg=act_cfg, with_cp=with_cp))
             self.inplanes = planes * self.block.expansion
-            name = f"layer{i + 1}"
-            self.add_module(name, res_layer)
-            self.res_layers.append(name)
         self.feat_dim = self.block.expansion * 64 * 2 ** (len(self.stage_blocks) - 1)
 
     def _make_stem_layer(self) -> None:
@@ -250,51 +234,14 @@ class ResNet(nn.Module):
                                 conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
-    def init_weights(self) -> None:
-        """Kaiming conv weights and unit BN weights, or load ``pretrained`` when it is set."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                kaiming_init(m)
-            elif isinstance(m, nn.BatchNorm2d):
-                constant_init(m, 1)
-        if self.pretrained:
-            load_pretrained(self, self.pretrained)
+    def init_from_scratch(self) -> None:
+        """Kaiming ``Conv2d`` weights and unit ``BatchNorm2d`` weights."""
+        self.kaiming_convs_and_unit_norms(nn.Conv2d, nn.BatchNorm2d)
+
+    def load_weights(self) -> None:
+        """Initialize from scratch, then load ``pretrained`` over it (non-strictly)."""
+        self.init_from_scratch()
+        super().load_weights()
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        x = self.maxpool(self.conv1(x))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
-
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages >= 0:
-            self.conv1.eval()
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f"layer{i}")
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def _partial_bn(self) -> None:
-        bns = [m for m in self.modules() if isinstance(m, nn.BatchNorm2d)]
-        for m in bns[1:]:
-            m.eval()
-            m.weight.requires_grad = False
-            m.bias.requires_grad = False
-
-    def train(self, mode: bool = True) -> "ResNet":
-        """Set train mode, then re-apply ``frozen_stages``, ``norm_eval`` and ``partial_bn``."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        if mode and self.partial_bn:
-            self._partial_bn()
-        return self
+        return self.forward_stages(self.maxpool(self.conv1(x)))

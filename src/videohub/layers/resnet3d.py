@@ -26,18 +26,16 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.utils import _triple
 
 from ..errors import ConfigError, ShapeError
 from ..registry import BACKBONES
 from ..utils import logging
+from .backbone_base import BaseBackbone, checkpointed
 from .conv import ConvModule, build_activation_layer
-from .init import constant_init, kaiming_init
 from .non_local import NonLocal3d
-from .pretrained import load_pretrained, read_state_dict
+from .pretrained import read_state_dict
 
 logger = logging.get_logger(__name__)
 
@@ -128,10 +126,7 @@ class BasicBlock3d(nn.Module):
         return self.conv2(self.conv1(x)) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         out = self.relu(out)
         if self.non_local:
             out = self.non_local_block(out)
@@ -231,10 +226,7 @@ class Bottleneck3d(nn.Module):
         return self.conv3(self.conv2(self.conv1(x))) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         out = self.relu(out)
         if self.non_local:
             out = self.non_local_block(out)
@@ -367,37 +359,6 @@ def inflate_2d_state_dict(
     return used
 
 
-def _init_resnet3d_weights(net: nn.Module) -> None:
-    """mmaction2's ``ResNet3d._init_weights`` for a network ``net`` with ``pretrained`` settings."""
-    if isinstance(net.pretrained, str):
-        logger.info("load model from: %s", net.pretrained)
-        if net.pretrained2d:
-            net.inflate_weights()
-        else:
-            load_pretrained(net, net.pretrained)
-    elif net.pretrained is None:
-        for m in net.modules():
-            if isinstance(m, nn.Conv3d):
-                kaiming_init(m)
-            elif isinstance(m, _BatchNorm):
-                constant_init(m, 1)
-        if net.zero_init_residual:
-            for m in net.modules():
-                if isinstance(m, Bottleneck3d):
-                    constant_init(m.conv3.bn, 0)
-                elif isinstance(m, BasicBlock3d):
-                    constant_init(m.conv2.bn, 0)
-    else:
-        raise ConfigError(f"{type(net).__name__}: pretrained must be a str (local path) or None, "
-                          f"got {type(net.pretrained).__name__}")
-
-
-def _set_norm_eval(net: nn.Module) -> None:
-    for m in net.modules():
-        if isinstance(m, _BatchNorm):
-            m.eval()
-
-
 def _per_block(value: Any, blocks: int, what: str, stage: str) -> Tuple[int, ...]:
     """Expand an int to ``blocks`` copies; check a sequence has ``blocks`` entries."""
     if isinstance(value, bool) or isinstance(value, int):
@@ -420,8 +381,33 @@ def _check_input(x: torch.Tensor, in_channels: int, name: str) -> None:
         raise ShapeError(f"{name} expects an input [N, {in_channels}, T, H, W], got shape {tuple(x.shape)}")
 
 
+class ResNet3dWeights(BaseBackbone):
+    """``init_weights()`` of :class:`ResNet3d` and :class:`ResNet3dLayer` (mmaction2's ``_init_weights``):
+    a ``pretrained`` path is inflated from a 2D ResNet (``pretrained2d``) or loaded non-strictly;
+    without one, Kaiming ``Conv3d`` weights, unit BN weights and, if ``zero_init_residual``, a
+    zero last norm in every block."""
+
+    def load_weights(self) -> None:
+        """Inflate (``pretrained2d``) or load the checkpoint ``self.pretrained``."""
+        logger.info("load model from: %s", self.pretrained)
+        if self.pretrained2d:
+            self.inflate_weights()
+        else:
+            super().load_weights()
+
+    def inflate_weights(self) -> List[str]:
+        """Inflate the 2D checkpoint ``self.pretrained`` into this network; return the keys used."""
+        return inflate_2d_state_dict(self, read_state_dict(self.pretrained))
+
+    def init_from_scratch(self) -> None:
+        """Kaiming ``Conv3d`` weights, unit BN weights, then the residual zero init."""
+        self.kaiming_convs_and_unit_norms(nn.Conv3d)
+        if self.zero_init_residual:
+            self.zero_last_norms({Bottleneck3d: "conv3.bn", BasicBlock3d: "conv2.bn"})
+
+
 @BACKBONES.register()
-class ResNet3d(nn.Module):
+class ResNet3d(ResNet3dWeights):
     """3D ResNet (mmaction2 ``ResNet3d``; I3D when kernels are inflated).
 
     Args:
@@ -456,6 +442,9 @@ class ResNet3d(nn.Module):
         non_local: Per stage, an int or one 0/1 per block: add a ``NonLocal3d``. Default ``(0, 0, 0, 0)``.
         non_local_cfg: ``NonLocal3d`` keyword arguments. Default ``dict()``.
         zero_init_residual: Zero the last norm of every block in :meth:`init_weights`. Default ``True``.
+
+    ``frozen_stages``, ``norm_eval``, ``out_indices`` and ``with_cp`` work as
+    :class:`~videohub.layers.backbone_base.BaseBackbone` says.
     """
 
     arch_settings = {
@@ -499,7 +488,8 @@ class ResNet3d(nn.Module):
         non_local_cfg: Dict = dict(),
         zero_init_residual: bool = True,
     ):
-        super().__init__()
+        super().__init__(pretrained=pretrained, frozen_stages=frozen_stages, norm_eval=norm_eval,
+                         out_indices=out_indices, with_cp=with_cp)
         name = type(self).__name__
         if depth not in self.arch_settings:
             raise ConfigError(f"{name}: invalid depth {depth}; expected one of {sorted(self.arch_settings)}")
@@ -510,10 +500,7 @@ class ResNet3d(nn.Module):
                 f"{name}: spatial_strides {tuple(spatial_strides)}, temporal_strides {tuple(temporal_strides)} "
                 f"and dilations {tuple(dilations)} must each have num_stages={num_stages} entries"
             )
-        if not out_indices or max(out_indices) >= num_stages:
-            raise ConfigError(
-                f"{name}: out_indices {tuple(out_indices)} must be non-empty and < num_stages={num_stages}"
-            )
+        self.check_stage_settings(num_stages)
         if stage_blocks is not None and len(stage_blocks) != num_stages:
             raise ConfigError(f"{name}: stage_blocks {tuple(stage_blocks)} must have num_stages={num_stages} entries")
         if inflate_style not in INFLATE_STYLES:
@@ -523,12 +510,10 @@ class ResNet3d(nn.Module):
             raise ConfigError(f"{name}: conv1_kernel must have 3 entries (t, h, w), got {conv1_kernel!r}")
 
         self.depth = depth
-        self.pretrained = pretrained
         self.pretrained2d = pretrained2d
         self.in_channels = in_channels
         self.base_channels = base_channels
         self.num_stages = num_stages
-        self.out_indices = tuple(out_indices)
         self.spatial_strides = tuple(spatial_strides)
         self.temporal_strides = tuple(temporal_strides)
         self.dilations = tuple(dilations)
@@ -540,15 +525,12 @@ class ResNet3d(nn.Module):
         self.with_pool1 = with_pool1
         self.with_pool2 = with_pool2
         self.style = style
-        self.frozen_stages = frozen_stages
         self.stage_inflations = _per_stage(inflate, num_stages)
         self.non_local_stages = _per_stage(non_local, num_stages)
         self.inflate_style = inflate_style
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
         self.non_local_cfg = non_local_cfg
         if len(self.stage_inflations) < num_stages or len(self.non_local_stages) < num_stages:
@@ -559,8 +541,6 @@ class ResNet3d(nn.Module):
         self.stage_blocks = tuple(stage_blocks) if stage_blocks is not None else tuple(default_blocks[:num_stages])
         self.inplanes = base_channels
         self._make_stem_layer()
-
-        self.res_layers: List[str] = []
         for i, num_blocks in enumerate(self.stage_blocks):
             planes = base_channels * 2**i
             res_layer = self.make_res_layer(
@@ -572,9 +552,7 @@ class ResNet3d(nn.Module):
                 **self._block_kwargs(),
             )
             self.inplanes = planes * self.block.expansion
-            layer_name = f"layer{i + 1}"
-            self.add_module(layer_name, res_layer)
-            self.res_layers.append(layer_name)
+            self.add_stage(res_layer)
         self.feat_dim = self.block.expansion * base_channels * 2 ** (len(self.stage_blocks) - 1)
 
     def _block_kwargs(self) -> Dict[str, Any]:
@@ -643,60 +621,25 @@ class ResNet3d(nn.Module):
         )
         self.pool2 = nn.MaxPool3d(kernel_size=(2, 1, 1), stride=(2, 1, 1))
 
-    def inflate_weights(self) -> List[str]:
-        """Inflate the 2D checkpoint ``self.pretrained`` into this network; return the keys used."""
-        return inflate_2d_state_dict(self, read_state_dict(self.pretrained))
-
-    def init_weights(self, pretrained: Optional[str] = None) -> None:
-        """Initialize from scratch, or from ``pretrained`` (default ``self.pretrained``).
-
-        From scratch: Kaiming (fan_out) for every ``Conv3d``, 1 for every BN, then the last norm of
-        each block zeroed if ``zero_init_residual``. With a path: inflate a 2D checkpoint
-        (``pretrained2d``) or load a 3D one non-strictly.
-        """
-        if pretrained:
-            self.pretrained = pretrained
-        _init_resnet3d_weights(self)
-
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """``[N, C, T, H, W]`` → the feature of the last (or each of ``out_indices``) stage."""
         _check_input(x, self.in_channels, type(self).__name__)
         x = self.conv1(x)
         if self.with_pool1:
             x = self.maxpool(x)
-        outs = []
-        for i, layer_name in enumerate(self.res_layers):
-            x = getattr(self, layer_name)(x)
-            if i == 0 and self.with_pool2:
-                x = self.pool2(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return self.forward_stages(x)
 
-    def _freeze_stages(self) -> None:
-        """Eval mode and no gradient for the stem (``frozen_stages >= 0``) and the first stages."""
-        if self.frozen_stages >= 0:
-            self.conv1.eval()
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f"layer{i}")
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> "ResNet3d":
-        """Set train mode, then re-apply ``frozen_stages`` and ``norm_eval``."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            _set_norm_eval(self)
-        return self
+    def after_stage(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """The temporal ``pool2`` after ``layer1`` when ``with_pool2``."""
+        return self.pool2(x) if index == 0 and self.with_pool2 else x
 
 
 @BACKBONES.register()
-class ResNet3dLayer(nn.Module):
+class ResNet3dLayer(ResNet3dWeights):
     """A single stage of a 3D ResNet (mmaction2 ``ResNet3dLayer``; the shared head of AVA models).
+
+    Its one stage is ``layer{stage + 1}``; ``all_frozen`` freezes it (``frozen_stages=1`` of
+    :class:`~videohub.layers.backbone_base.BaseBackbone`, with an empty stem).
 
     The stage's widths are those of a 64-channel ResNet (``planes = 64 * 2**stage``), whatever
     ``base_channels`` is, as in mmaction2.
@@ -725,6 +668,7 @@ class ResNet3dLayer(nn.Module):
     """
 
     arch_settings = ResNet3d.arch_settings
+    stem_names = ()
 
     def __init__(
         self,
@@ -749,7 +693,8 @@ class ResNet3dLayer(nn.Module):
         non_local: Union[int, Sequence[int]] = 0,
         non_local_cfg: Dict = dict(),
     ):
-        super().__init__()
+        super().__init__(pretrained=pretrained, frozen_stages=1 if all_frozen else -1, norm_eval=norm_eval,
+                         with_cp=with_cp)
         if depth not in self.arch_settings:
             raise ConfigError(f"ResNet3dLayer: invalid depth {depth}; expected one of {sorted(self.arch_settings)}")
         if not 0 <= stage <= 3:
@@ -758,7 +703,6 @@ class ResNet3dLayer(nn.Module):
             raise ConfigError(f"ResNet3dLayer: inflate_style must be one of {INFLATE_STYLES}, got {inflate_style!r}")
         _check_style(style, "ResNet3dLayer")
         self.depth = depth
-        self.pretrained = pretrained
         self.pretrained2d = pretrained2d
         self.stage = stage
         self.base_channels = base_channels
@@ -772,8 +716,6 @@ class ResNet3dLayer(nn.Module):
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
 
         block, stage_blocks = self.arch_settings[depth]
@@ -785,34 +727,8 @@ class ResNet3dLayer(nn.Module):
             conv_cfg=conv_cfg, act_cfg=act_cfg, inflate=inflate, inflate_style=inflate_style,
             non_local=non_local, non_local_cfg=non_local_cfg, with_cp=with_cp,
         )
-        self.layer_name = f"layer{stage + 1}"
-        self.add_module(self.layer_name, res_layer)
-
-    def inflate_weights(self) -> List[str]:
-        """Inflate the 2D checkpoint ``self.pretrained`` (its ``layer{stage+1}`` entries)."""
-        return inflate_2d_state_dict(self, read_state_dict(self.pretrained))
-
-    def init_weights(self, pretrained: Optional[str] = None) -> None:
-        """As :meth:`ResNet3d.init_weights`."""
-        if pretrained:
-            self.pretrained = pretrained
-        _init_resnet3d_weights(self)
+        self.layer_name = self.add_stage(res_layer, f"layer{stage + 1}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, C, T, H, W]`` → the stage's output."""
-        return getattr(self, self.layer_name)(x)
-
-    def _freeze_stages(self) -> None:
-        if self.all_frozen:
-            layer = getattr(self, self.layer_name)
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> "ResNet3dLayer":
-        """Set train mode, then re-apply ``all_frozen`` and ``norm_eval``."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            _set_norm_eval(self)
-        return self
+        return self.forward_stages(x)

@@ -8,19 +8,16 @@ The input is a log-mel spectrogram ``[N, 1, T, F]``.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...errors import ConfigError, ShapeError
 from ...registry import BACKBONES
 from ...layers import conv_audio  # noqa: F401  (registers the "ConvAudio" conv type)
+from ...layers.backbone_base import BaseBackbone, checkpointed
 from ...layers.conv import ConvModule
-from ...layers.init import constant_init, kaiming_init
-from ...layers.pretrained import load_pretrained
 
 
 class Bottleneck2dAudio(nn.Module):
@@ -81,15 +78,12 @@ class Bottleneck2dAudio(nn.Module):
         return out + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         return self.relu(out)
 
 
 @BACKBONES.register()
-class ResNetAudio(nn.Module):
+class ResNetAudio(BaseBackbone):
     """ResNet-2D audio backbone (mmaction2 ``ResNetAudio``); only bottleneck depths exist.
 
     Args:
@@ -112,6 +106,11 @@ class ResNetAudio(nn.Module):
         norm_cfg: Norm config of the stem and the blocks. Default ``dict(type="BN2d", requires_grad=True)``.
         act_cfg: Activation of the stem. Default ``dict(type="ReLU", inplace=True)``.
         zero_init_residual: Zero the last BN of every block in :meth:`init_weights`. Default ``True``.
+
+    ``frozen_stages``, ``norm_eval`` and ``with_cp`` work as
+    :class:`~videohub.layers.backbone_base.BaseBackbone` says, except that a frozen stem keeps the
+    BNs inside its ``ConvAudio`` in the backbone's mode (as mmaction2, which only puts the stem's
+    outer BN in eval mode).
     """
 
     arch_settings = {
@@ -140,11 +139,12 @@ class ResNetAudio(nn.Module):
         act_cfg: Dict = dict(type="ReLU", inplace=True),
         zero_init_residual: bool = True,
     ):
-        super().__init__()
+        super().__init__(pretrained=pretrained, frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp)
         if depth not in self.arch_settings:
             raise ConfigError(f"invalid ResNetAudio depth {depth}; expected one of {sorted(self.arch_settings)}")
         if not 1 <= num_stages <= 4:
             raise ConfigError(f"ResNetAudio num_stages must be in 1..4, got {num_stages}")
+        self.check_stage_settings(num_stages)
         if len(strides) < num_stages or len(dilations) < num_stages:
             raise ConfigError(
                 f"ResNetAudio strides {tuple(strides)} and dilations {tuple(dilations)} need "
@@ -155,7 +155,6 @@ class ResNetAudio(nn.Module):
             raise ConfigError(
                 f"ResNetAudio factorize {tuple(factorize)} must be an int or have num_stages={num_stages} entries")
         self.depth = depth
-        self.pretrained = pretrained
         self.in_channels = in_channels
         self.base_channels = base_channels
         self.num_stages = num_stages
@@ -163,10 +162,7 @@ class ResNetAudio(nn.Module):
         self.dilations = tuple(dilations)
         self.conv1_kernel = conv1_kernel
         self.conv1_stride = conv1_stride
-        self.frozen_stages = frozen_stages
         self.stage_factorization = tuple(factorize)
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
@@ -176,16 +172,13 @@ class ResNetAudio(nn.Module):
         self.stage_blocks = stage_blocks[:num_stages]
         self.inplanes = base_channels
         self._make_stem_layer()
-        self.res_layers: List[str] = []
         for i, num_blocks in enumerate(self.stage_blocks):
             planes = base_channels * 2**i
             res_layer = self.make_res_layer(self.block, self.inplanes, planes, num_blocks, stride=strides[i],
                                             dilation=dilations[i], factorize=self.stage_factorization[i],
                                             norm_cfg=norm_cfg, with_cp=with_cp)
             self.inplanes = planes * self.block.expansion
-            name = f"layer{i + 1}"
-            self.add_module(name, res_layer)
-            self.res_layers.append(name)
+            self.add_stage(res_layer)
         self.feat_dim = self.block.expansion * base_channels * 2 ** (len(self.stage_blocks) - 1)
 
     @staticmethod
@@ -227,52 +220,21 @@ class ResNetAudio(nn.Module):
                                 norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
 
     def _freeze_stages(self) -> None:
-        """As mmaction2: the stem's outer BN goes to eval mode and every stem parameter is frozen;
-        the BNs inside the stem's ``ConvAudio`` keep the module's mode."""
+        """Freeze as the base does, but of the stem only the outer BN stays in eval mode (mmaction2):
+        the stem's ``ConvAudio`` and its BNs get the backbone's mode back."""
+        super()._freeze_stages()
         if self.frozen_stages >= 0:
+            self.conv1.train(self.training)
             self.conv1.bn.eval()
-            for m in (self.conv1.conv, self.conv1.bn):
-                for param in m.parameters():
-                    param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f"layer{i}")
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
 
-    def init_weights(self) -> None:
-        """Load ``pretrained`` (a local file), or Kaiming convs, unit BNs and zero last BNs."""
-        if isinstance(self.pretrained, str):
-            load_pretrained(self, self.pretrained)
-        elif self.pretrained is None:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    kaiming_init(m)
-                elif isinstance(m, _BatchNorm):
-                    constant_init(m, 1)
-            if self.zero_init_residual:
-                for m in self.modules():
-                    if isinstance(m, Bottleneck2dAudio):
-                        constant_init(m.conv3.bn, 0)
-        else:
-            raise ConfigError(
-                f"ResNetAudio pretrained must be a str or None, got {type(self.pretrained).__name__}")
+    def init_from_scratch(self) -> None:
+        """Kaiming ``Conv2d`` weights, unit BN weights and, if ``zero_init_residual``, zero last BNs."""
+        self.kaiming_convs_and_unit_norms(nn.Conv2d)
+        if self.zero_init_residual:
+            self.zero_last_norms({Bottleneck2dAudio: "conv3.bn"})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``[N, in_channels, T, F]`` → ``[N, feat_dim, T / 8, F / 8]`` (default strides)."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ShapeError(f"ResNetAudio expects input [N, {self.in_channels}, T, F], got {tuple(x.shape)}")
-        x = self.conv1(x)
-        for name in self.res_layers:
-            x = getattr(self, name)(x)
-        return x
-
-    def train(self, mode: bool = True) -> "ResNetAudio":
-        """Set train mode, then re-apply ``frozen_stages`` and ``norm_eval``."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+        return self.forward_stages(self.conv1(x))

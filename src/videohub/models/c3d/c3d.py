@@ -15,9 +15,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...errors import ConfigError, ShapeError
 from ...registry import BACKBONES
+from ...layers.backbone_base import BaseBackbone
 from ...layers.conv import ConvModule
 from ...layers.init import constant_init, kaiming_init, normal_init
-from ...layers.pretrained import load_pretrained
 
 
 def c3d_out_dim(num_frames: int, height: int, width: int) -> int:
@@ -30,7 +30,7 @@ def c3d_out_dim(num_frames: int, height: int, width: int) -> int:
 
 
 @BACKBONES.register()
-class C3D(nn.Module):
+class C3D(BaseBackbone):
     """C3D backbone; returns the 4096-d fc7 feature.
 
     Args:
@@ -43,7 +43,13 @@ class C3D(nn.Module):
             (16x112x112 input; see :func:`c3d_out_dim`).
         dropout_ratio: Dropout between fc6 and fc7. Default 0.5.
         init_std: Std of the fc layers' normal init. Default 0.005.
+
+    C3D has no stages to freeze, no ``norm_eval`` and no checkpointable blocks (mmaction2's C3D
+    takes none of these settings); :class:`~videohub.layers.backbone_base.BaseBackbone` gives it the
+    ``pretrained`` handling of :meth:`init_weights`.
     """
+
+    stem_names = ()
 
     def __init__(
         self,
@@ -56,12 +62,11 @@ class C3D(nn.Module):
         dropout_ratio: float = 0.5,
         init_std: float = 0.005,
     ):
-        super().__init__()
+        super().__init__(pretrained=pretrained)
         if style not in ("pytorch", "caffe"):
             raise ConfigError(f"C3D style must be 'pytorch' or 'caffe', got {style!r}")
         conv_cfg = dict(type="Conv3d") if conv_cfg is None else conv_cfg
         act_cfg = dict(type="ReLU") if act_cfg is None else act_cfg
-        self.pretrained = pretrained
         self.style = style
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
@@ -92,20 +97,15 @@ class C3D(nn.Module):
         self.relu = nn.ReLU()
         self.dropout = nn.Dropout(p=dropout_ratio)
 
-    def init_weights(self) -> None:
-        """Load ``pretrained`` (a local file), or Kaiming convs, N(0, ``init_std``) fc layers, unit norms."""
-        if isinstance(self.pretrained, str):
-            load_pretrained(self, self.pretrained)
-        elif self.pretrained is None:
-            for m in self.modules():
-                if isinstance(m, nn.Conv3d):
-                    kaiming_init(m)
-                elif isinstance(m, nn.Linear):
-                    normal_init(m, std=self.init_std)
-                elif isinstance(m, _BatchNorm):
-                    constant_init(m, 1)
-        else:
-            raise ConfigError(f"C3D pretrained must be a str or None, got {type(self.pretrained).__name__}")
+    def init_from_scratch(self) -> None:
+        """Kaiming ``Conv3d`` weights, N(0, ``init_std``) fc weights, unit norms."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                kaiming_init(m)
+            elif isinstance(m, nn.Linear):
+                normal_init(m, std=self.init_std)
+            elif isinstance(m, _BatchNorm):
+                constant_init(m, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``[N, 3, T, H, W]`` (16x112x112 in the zoo) → ``[N, 4096]``."""

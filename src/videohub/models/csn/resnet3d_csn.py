@@ -14,7 +14,7 @@ from torch import nn
 from ...errors import ConfigError
 from ...registry import BACKBONES
 from ...layers.conv import ConvModule
-from ...layers.resnet3d import Bottleneck3d, ResNet3d, _BatchNorm
+from ...layers.resnet3d import Bottleneck3d, ResNet3d
 
 BOTTLENECK_MODES = ("ip", "ir")
 
@@ -49,16 +49,27 @@ class CSNBottleneck3d(Bottleneck3d):
 class ResNet3dCSN(ResNet3d):
     """ResNet backbone of CSN (depth 50, 101 or 152).
 
-    Its own defaults differ from :class:`ResNet3d`: ``temporal_strides=(1, 2, 2, 2)``,
-    ``conv1_kernel=(3, 7, 7)``, ``conv1_stride_t=1``, ``pool1_stride_t=1``,
-    ``norm_cfg=dict(type="BN3d", requires_grad=True, eps=1e-3)`` and ``inflate_style="3x3x3"``.
-
     Args:
+        depth: 50, 101 or 152.
+        pretrained: Local checkpoint loaded by :meth:`init_weights`. Default ``None``.
+        temporal_strides: Default ``(1, 2, 2, 2)``.
+        conv1_kernel: Default ``(3, 7, 7)``.
+        conv1_stride_t: Default 1.
+        pool1_stride_t: Default 1.
+        norm_cfg: Default ``dict(type="BN3d", requires_grad=True, eps=1e-3)``.
+        inflate_style: Default ``"3x3x3"``.
         bottleneck_mode: ``"ir"`` (default, interaction-reduced) or ``"ip"`` (interaction-preserved).
         bn_frozen: With ``norm_eval``, also stop the gradient of the BN parameters while training.
             Default ``False``.
-        depth, pretrained, ...: As :class:`ResNet3d` (same defaults except the ones above).
+        **kwargs: The other arguments of :class:`~videohub.layers.resnet3d.ResNet3d`, with its
+            defaults (``frozen_stages=-1``, ``norm_eval=False``, ``with_cp=False``, ...).
     """
+
+    arch_settings = {
+        50: (CSNBottleneck3d, (3, 4, 6, 3)),
+        101: (CSNBottleneck3d, (3, 4, 23, 3)),
+        152: (CSNBottleneck3d, (3, 8, 36, 3)),
+    }
 
     def __init__(
         self,
@@ -72,63 +83,17 @@ class ResNet3dCSN(ResNet3d):
         inflate_style: str = "3x3x3",
         bottleneck_mode: str = "ir",
         bn_frozen: bool = False,
-        stage_blocks: Optional[Sequence[int]] = None,
-        pretrained2d: bool = True,
-        in_channels: int = 3,
-        num_stages: int = 4,
-        base_channels: int = 64,
-        out_indices: Sequence[int] = (3,),
-        spatial_strides: Sequence[int] = (1, 2, 2, 2),
-        dilations: Sequence[int] = (1, 1, 1, 1),
-        conv1_stride_s: int = 2,
-        pool1_stride_s: int = 2,
-        with_pool1: bool = True,
-        with_pool2: bool = True,
-        style: str = "pytorch",
-        frozen_stages: int = -1,
-        inflate: Sequence = (1, 1, 1, 1),
-        conv_cfg: Dict = dict(type="Conv3d"),
-        act_cfg: Dict = dict(type="ReLU", inplace=True),
-        norm_eval: bool = False,
-        with_cp: bool = False,
-        non_local: Sequence = (0, 0, 0, 0),
-        non_local_cfg: Dict = dict(),
-        zero_init_residual: bool = True,
+        **kwargs: Any,
     ):
-        self.arch_settings = {
-            50: (CSNBottleneck3d, (3, 4, 6, 3)),
-            101: (CSNBottleneck3d, (3, 4, 23, 3)),
-            152: (CSNBottleneck3d, (3, 8, 36, 3)),
-        }
         if bottleneck_mode not in BOTTLENECK_MODES:
             raise ConfigError(f"ResNet3dCSN: bottleneck_mode must be 'ip' or 'ir', got {bottleneck_mode!r}")
-        self.bn_frozen = bn_frozen
         self.bottleneck_mode = bottleneck_mode
         super().__init__(
-            depth, pretrained, stage_blocks=stage_blocks, pretrained2d=pretrained2d, in_channels=in_channels,
-            num_stages=num_stages, base_channels=base_channels, out_indices=out_indices,
-            spatial_strides=spatial_strides, temporal_strides=temporal_strides, dilations=dilations,
-            conv1_kernel=conv1_kernel, conv1_stride_s=conv1_stride_s, conv1_stride_t=conv1_stride_t,
-            pool1_stride_s=pool1_stride_s, pool1_stride_t=pool1_stride_t, with_pool1=with_pool1,
-            with_pool2=with_pool2, style=style, frozen_stages=frozen_stages, inflate=inflate,
-            inflate_style=inflate_style, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
-            norm_eval=norm_eval, with_cp=with_cp, non_local=non_local, non_local_cfg=non_local_cfg,
-            zero_init_residual=zero_init_residual,
+            depth, pretrained, temporal_strides=temporal_strides, conv1_kernel=conv1_kernel,
+            conv1_stride_t=conv1_stride_t, pool1_stride_t=pool1_stride_t, norm_cfg=norm_cfg,
+            inflate_style=inflate_style, **kwargs,
         )
+        self.bn_frozen = bn_frozen
 
     def _block_kwargs(self) -> Dict[str, Any]:
         return {"bottleneck_mode": self.bottleneck_mode}
-
-    def train(self, mode: bool = True) -> "ResNet3dCSN":
-        """Set train mode, re-apply ``frozen_stages``; with ``norm_eval`` put BN in eval mode
-        (and freeze its parameters if ``bn_frozen``)."""
-        nn.Module.train(self, mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-                    if self.bn_frozen:
-                        for param in m.parameters():
-                            param.requires_grad = False
-        return self

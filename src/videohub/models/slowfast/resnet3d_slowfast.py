@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from ...errors import CheckpointError, ConfigError
 from ...registry import BACKBONES, check_arguments
 from ...utils import logging
+from ...layers.backbone_base import BaseBackbone
 from ...layers.conv import ConvModule
 from ...layers.init import kaiming_init
 from ...layers.pretrained import read_state_dict
@@ -131,18 +132,13 @@ class ResNet3dPathway(ResNet3d):
         return inflate_2d_state_dict(self, read_state_dict(self.pretrained), skip_lateral=True,
                                      pad_input_channels=True)
 
-    def _freeze_stages(self) -> None:
-        """As :meth:`ResNet3d._freeze_stages`, also freezing ``layer{i}_lateral`` for frozen stage i.
-
-        ``conv1_lateral`` is never frozen (mmaction2 behaviour).
-        """
-        super()._freeze_stages()
-        for i in range(1, self.frozen_stages + 1):
-            if i != len(self.res_layers) and self.lateral:
-                conv_lateral = getattr(self, self.lateral_connections[i - 1])
-                conv_lateral.eval()
-                for param in conv_lateral.parameters():
-                    param.requires_grad = False
+    def stage_modules(self, index: int) -> List[nn.Module]:
+        """Stage ``index``'s modules, with ``layer{index}_lateral`` for a stage that has one;
+        ``conv1_lateral`` is never frozen (mmaction2 behaviour)."""
+        modules = super().stage_modules(index)
+        if 1 <= index <= len(self.lateral_connections):
+            modules.append(getattr(self, self.lateral_connections[index - 1]))
+        return modules
 
     def init_weights(self, pretrained: Optional[str] = None) -> None:
         """As :meth:`ResNet3d.init_weights`, then Kaiming init of the lateral convs."""
@@ -179,7 +175,7 @@ _FAST_PATHWAY = dict(type="resnet3d", depth=50, pretrained=None, lateral=False, 
 
 
 @BACKBONES.register()
-class ResNet3dSlowFast(nn.Module):
+class ResNet3dSlowFast(BaseBackbone):
     """SlowFast backbone (mmaction2 ``ResNet3dSlowFast``); returns ``(slow_feat, fast_feat)``.
 
     Args:
@@ -193,7 +189,12 @@ class ResNet3dSlowFast(nn.Module):
             pool1_stride_t=1, inflate=(0, 0, 1, 1))``.
         fast_pathway: Pathway config. Default ``dict(type="resnet3d", depth=50, pretrained=None,
             lateral=False, base_channels=8, conv1_kernel=(5, 7, 7), conv1_stride_t=1, pool1_stride_t=1)``.
+
+    Freezing, ``norm_eval`` and gradient checkpointing are the pathways' own settings (each pathway
+    re-applies them when the model's ``train()`` reaches it).
     """
+
+    stem_names = ()
 
     def __init__(
         self,
@@ -204,11 +205,10 @@ class ResNet3dSlowFast(nn.Module):
         slow_pathway: Dict = _SLOW_PATHWAY,
         fast_pathway: Dict = _FAST_PATHWAY,
     ):
-        super().__init__()
+        super().__init__(pretrained=pretrained)
         if resample_rate < 1 or speed_ratio < 1 or resample_rate // speed_ratio < 1:
             raise ConfigError(f"ResNet3dSlowFast: need resample_rate >= speed_ratio >= 1, got resample_rate="
                               f"{resample_rate}, speed_ratio={speed_ratio}")
-        self.pretrained = pretrained
         self.resample_rate = resample_rate
         self.speed_ratio = speed_ratio
         self.channel_ratio = channel_ratio
@@ -222,27 +222,23 @@ class ResNet3dSlowFast(nn.Module):
             raise ConfigError(f"ResNet3dSlowFast: the pathways have {self.slow_path.num_stages} and "
                               f"{self.fast_path.num_stages} stages; they must match")
 
-    def init_weights(self, pretrained: Optional[str] = None) -> None:
-        """Load ``pretrained`` strictly, or initialize both pathways (fast first, as mmaction2)."""
-        if pretrained:
-            self.pretrained = pretrained
-        if isinstance(self.pretrained, str):
-            logger.info("load model from: %s", self.pretrained)
-            state_dict = read_state_dict(self.pretrained)
-            if any(k.startswith("backbone.") for k in state_dict):
-                state_dict = {k[len("backbone."):]: v for k, v in state_dict.items() if k.startswith("backbone.")}
-            result = self.load_state_dict(state_dict, strict=False)
-            if result.missing_keys or result.unexpected_keys:
-                raise CheckpointError(
-                    f"ResNet3dSlowFast: {self.pretrained!r} does not match the model: missing keys "
-                    f"{result.missing_keys}, unexpected keys {result.unexpected_keys}"
-                )
-        elif self.pretrained is None:
-            self.fast_path.init_weights()
-            self.slow_path.init_weights()
-        else:
-            raise ConfigError(f"ResNet3dSlowFast: pretrained must be a str (local path) or None, "
-                              f"got {type(self.pretrained).__name__}")
+    def load_weights(self) -> None:
+        """Load the whole-SlowFast checkpoint ``pretrained``; every key must match."""
+        logger.info("load model from: %s", self.pretrained)
+        state_dict = read_state_dict(self.pretrained)
+        if any(k.startswith("backbone.") for k in state_dict):
+            state_dict = {k[len("backbone."):]: v for k, v in state_dict.items() if k.startswith("backbone.")}
+        result = self.load_state_dict(state_dict, strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise CheckpointError(
+                f"ResNet3dSlowFast: {self.pretrained!r} does not match the model: missing keys "
+                f"{result.missing_keys}, unexpected keys {result.unexpected_keys}"
+            )
+
+    def init_from_scratch(self) -> None:
+        """Initialize both pathways (fast first, as mmaction2)."""
+        self.fast_path.init_weights()
+        self.slow_path.init_weights()
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """``[N, C, T, H, W]`` → ``(slow [N, C_s, T/tau, h, w], fast [N, C_f, T*alpha/tau, h, w])``."""

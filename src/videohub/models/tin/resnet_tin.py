@@ -9,7 +9,7 @@ neighbouring integer shifts (:func:`~videohub.models.tin.tin_shift.tin_shift`), 
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -172,53 +172,19 @@ class ResNetTIN(ResNetTSM):
         num_segments: Frames per clip. Default 8.
         is_tin: Insert the temporal interlace modules. Default ``True``.
         shift_div: ``1/shift_div`` of each block's input channels are interlaced. Default 4.
-        non_local, non_local_cfg: As :class:`ResNetTSM` (defaults ``(0, 0, 0, 0)``, ``{}``).
-        is_shift, shift_place, temporal_pool: Accepted because mmaction2 forwards them to
-            ``ResNetTSM``, but TIN never shifts or pools time (defaults ``True``, ``"blockres"``,
-            ``False``).
-        pretrained, torchvision_pretrain, in_channels, num_stages, out_indices, strides, dilations,
-        style, frozen_stages, conv_cfg, norm_cfg, act_cfg, norm_eval, partial_bn, with_cp:
-            As :class:`~videohub.layers.resnet.ResNet` (same defaults).
+        **kwargs: The other arguments of :class:`~videohub.models.tsm.resnet_tsm.ResNetTSM` and
+            :class:`~videohub.layers.resnet.ResNet`, with their defaults (``non_local=(0, 0, 0, 0)``,
+            ``non_local_cfg={}``, ``pretrained=None``, ``frozen_stages=-1``, ``norm_eval=False``,
+            ``partial_bn=False``, ``with_cp=False``, ...). ``is_shift``, ``shift_place`` and
+            ``temporal_pool`` are accepted, as mmaction2 forwards them, but TIN never shifts or
+            pools time.
     """
 
     wrap_names = ("net2", "block")
 
-    def __init__(
-        self,
-        depth: int,
-        num_segments: int = 8,
-        is_tin: bool = True,
-        shift_div: int = 4,
-        non_local: Sequence = (0, 0, 0, 0),
-        non_local_cfg: Dict = dict(),
-        is_shift: bool = True,
-        shift_place: str = "blockres",
-        temporal_pool: bool = False,
-        pretrained: Optional[str] = None,
-        torchvision_pretrain: bool = True,
-        in_channels: int = 3,
-        num_stages: int = 4,
-        out_indices: Sequence[int] = (3,),
-        strides: Sequence[int] = (1, 2, 2, 2),
-        dilations: Sequence[int] = (1, 1, 1, 1),
-        style: str = "pytorch",
-        frozen_stages: int = -1,
-        conv_cfg: Dict = dict(type="Conv"),
-        norm_cfg: Dict = dict(type="BN2d", requires_grad=True),
-        act_cfg: Dict = dict(type="ReLU", inplace=True),
-        norm_eval: bool = False,
-        partial_bn: bool = False,
-        with_cp: bool = False,
-    ):
+    def __init__(self, depth: int, num_segments: int = 8, is_tin: bool = True, shift_div: int = 4, **kwargs: Any):
         self.is_tin = is_tin
-        super().__init__(depth, num_segments=num_segments, is_shift=is_shift, non_local=non_local,
-                         non_local_cfg=non_local_cfg, shift_div=shift_div, shift_place=shift_place,
-                         temporal_pool=temporal_pool, pretrained=pretrained,
-                         torchvision_pretrain=torchvision_pretrain, in_channels=in_channels,
-                         num_stages=num_stages, out_indices=out_indices, strides=strides,
-                         dilations=dilations, style=style, frozen_stages=frozen_stages, conv_cfg=conv_cfg,
-                         norm_cfg=norm_cfg, act_cfg=act_cfg, norm_eval=norm_eval, partial_bn=partial_bn,
-                         with_cp=with_cp)
+        super().__init__(depth, num_segments=num_segments, shift_div=shift_div, **kwargs)
 
     def init_structure(self) -> None:
         """Insert the temporal interlace modules, then the non-local blocks (no shift, no pool)."""

@@ -12,56 +12,16 @@ side effects on the structure; the module tree and state-dict keys are mmaction2
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Sequence
+from typing import Any, Dict, Sequence
 
 import torch
 from torch import nn
 
 from ...errors import ConfigError, ShapeError
 from ...registry import BACKBONES
-from ...utils import logging
 from ...layers.non_local import NonLocal3d
 from ...layers.temporal_shift import TemporalShift
-from ...layers.pretrained import read_state_dict, torchvision_to_mmaction
 from ...layers.resnet import Bottleneck, ResNet
-
-logger = logging.get_logger(__name__)
-
-
-def unwrapped_name(name: str, wrap_names: Iterable[str]) -> str:
-    """``name`` with the path segments that wrappers add (e.g. ``net``, ``block``) removed."""
-    wrap = set(wrap_names)
-    return ".".join(part for part in name.split(".") if part not in wrap)
-
-
-def load_wrapped_pretrained(module: nn.Module, path: str, wrap_names: Iterable[str]) -> None:
-    """Load a plain (unwrapped) 2D checkpoint into a backbone whose blocks were wrapped.
-
-    Keys are first stripped of a ``backbone.`` prefix and, when ``module.torchvision_pretrain``,
-    renamed from torchvision's layout; a key that is not one of the module's keys is then matched
-    against the module's keys with the wrapper segments ``wrap_names`` removed (so
-    ``layer1.0.conv1.conv.weight`` loads into ``layer1.0.conv1.conv.net.weight``). Loading is
-    non-strict; missing and unexpected keys are logged.
-    """
-    state_dict = read_state_dict(path)
-    if any(k.startswith("backbone.") for k in state_dict):
-        state_dict = {k[len("backbone."):]: v for k, v in state_dict.items() if k.startswith("backbone.")}
-    if getattr(module, "torchvision_pretrain", False):
-        state_dict = torchvision_to_mmaction(state_dict)
-    own = set(module.state_dict())
-    by_unwrapped: Dict[str, str] = {}
-    for key in own:
-        by_unwrapped.setdefault(unwrapped_name(key, wrap_names), key)
-    renamed = {}
-    for key, value in state_dict.items():
-        if key not in own and key in by_unwrapped:
-            key = by_unwrapped[key]
-        renamed[key] = value
-    result = module.load_state_dict(renamed, strict=False)
-    if result.missing_keys:
-        logger.warning("%s: missing keys when loading %s: %s", type(module).__name__, path, result.missing_keys)
-    if result.unexpected_keys:
-        logger.warning("%s: unexpected keys in %s: %s", type(module).__name__, path, result.unexpected_keys)
 
 
 class NL3DWrapper(nn.Module):
@@ -148,15 +108,13 @@ class ResNetTSM(ResNet):
         shift_place: ``"blockres"`` (default; shift before each block's first conv) or ``"block"``
             (shift before each whole block).
         temporal_pool: Max-pool time by 2 between ``layer1`` and ``layer2``. Default ``False``.
-        pretrained, torchvision_pretrain, in_channels, num_stages, out_indices, strides, dilations,
-        style, frozen_stages, conv_cfg, norm_cfg, act_cfg, norm_eval, partial_bn, with_cp:
-            As :class:`~videohub.layers.resnet.ResNet` (defaults ``None``, ``True``, 3, 4,
-            ``(3,)``, ``(1, 2, 2, 2)``, ``(1, 1, 1, 1)``, ``"pytorch"``, -1, ``dict(type="Conv")``,
-            ``dict(type="BN2d", requires_grad=True)``, ``dict(type="ReLU", inplace=True)``,
-            ``False``, ``False``, ``False``).
+        **kwargs: The other arguments of :class:`~videohub.layers.resnet.ResNet`, with its defaults
+            (``pretrained=None``, ``out_indices=(3,)``, ``frozen_stages=-1``, ``norm_eval=False``,
+            ``partial_bn=False``, ``with_cp=False``, ...).
+
+    A plain ResNet checkpoint given as ``pretrained`` loads into the wrapped blocks (``wrap_names``).
     """
 
-    #: Path segments added by wrappers, removed to match plain 2D checkpoints.
     wrap_names = ("net", "block")
 
     def __init__(
@@ -169,27 +127,9 @@ class ResNetTSM(ResNet):
         shift_div: int = 8,
         shift_place: str = "blockres",
         temporal_pool: bool = False,
-        pretrained: Optional[str] = None,
-        torchvision_pretrain: bool = True,
-        in_channels: int = 3,
-        num_stages: int = 4,
-        out_indices: Sequence[int] = (3,),
-        strides: Sequence[int] = (1, 2, 2, 2),
-        dilations: Sequence[int] = (1, 1, 1, 1),
-        style: str = "pytorch",
-        frozen_stages: int = -1,
-        conv_cfg: Dict = dict(type="Conv"),
-        norm_cfg: Dict = dict(type="BN2d", requires_grad=True),
-        act_cfg: Dict = dict(type="ReLU", inplace=True),
-        norm_eval: bool = False,
-        partial_bn: bool = False,
-        with_cp: bool = False,
+        **kwargs: Any,
     ):
-        super().__init__(depth, pretrained=pretrained, torchvision_pretrain=torchvision_pretrain,
-                         in_channels=in_channels, num_stages=num_stages, out_indices=out_indices,
-                         strides=strides, dilations=dilations, style=style, frozen_stages=frozen_stages,
-                         conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg, norm_eval=norm_eval,
-                         partial_bn=partial_bn, with_cp=with_cp)
+        super().__init__(depth, **kwargs)
         if not isinstance(num_segments, int) or num_segments <= 0:
             raise ConfigError(f"ResNetTSM num_segments must be a positive int, got {num_segments!r}")
         if shift_place not in ("block", "blockres"):
@@ -253,15 +193,3 @@ class ResNetTSM(ResNet):
             for idx, flag in enumerate(flags):
                 if flag:
                     res_layer[idx] = NL3DWrapper(res_layer[idx], self.num_segments, self.non_local_cfg)
-
-    def init_weights(self) -> None:
-        """ResNet init (Kaiming convs, unit BN); then ``pretrained`` with wrapped names matched."""
-        pretrained = self.pretrained
-        self.pretrained = None
-        try:
-            super().init_weights()
-        finally:
-            self.pretrained = pretrained
-        if pretrained:
-            load_wrapped_pretrained(self, pretrained, self.wrap_names)
-

@@ -9,16 +9,15 @@ Transformations for Deep Neural Networks" (https://arxiv.org/abs/1611.05431).
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...errors import ConfigError, ShapeError
+from ...layers.backbone_base import BaseBackbone, checkpointed
 from ...layers.conv import build_norm_layer
-from ...layers.init import constant_init, kaiming_init
 from ...registry import BACKBONES
 
 STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -78,13 +77,11 @@ class ResNeXtBottleneck(nn.Module):
         return out + (x if self.downsample is None else self.downsample(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return self.relu(cp.checkpoint(self.residual, x, use_reentrant=False))
-        return self.relu(self.residual(x))
+        return self.relu(checkpointed(self.residual, x, enabled=self.with_cp))
 
 
 @BACKBONES.register(name="mmcls.ResNeXt")
-class ResNeXt(nn.Module):
+class ResNeXt(BaseBackbone):
     """ResNeXt (mmcls ``ResNeXt``, mmaction2 type ``"mmcls.ResNeXt"``); output ``[N, C, H/32, W/32]``.
 
     Args:
@@ -105,7 +102,12 @@ class ResNeXt(nn.Module):
         norm_eval: Keep BN layers in eval mode while training. Default ``False``.
         with_cp: Gradient checkpointing of the blocks. Default ``False``.
         zero_init_residual: Zero the last BN of every block in :meth:`init_weights`. Default ``True``.
+
+    ``frozen_stages``, ``norm_eval`` and ``with_cp`` work as
+    :class:`~videohub.layers.backbone_base.BaseBackbone` says (the stem is ``conv1`` and ``bn1``).
     """
+
+    stem_names = ("conv1", "bn1")
 
     def __init__(
         self,
@@ -126,11 +128,12 @@ class ResNeXt(nn.Module):
         with_cp: bool = False,
         zero_init_residual: bool = True,
     ):
-        super().__init__()
+        super().__init__(frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp)
         if depth not in STAGE_BLOCKS:
             raise ConfigError(f"ResNeXt depth must be one of {sorted(STAGE_BLOCKS)}, got {depth}")
         if not 1 <= num_stages <= 4:
             raise ConfigError(f"ResNeXt num_stages must be in 1..4, got {num_stages}")
+        self.check_stage_settings(num_stages)
         if len(strides) < num_stages or len(dilations) < num_stages:
             raise ConfigError(f"ResNeXt strides {tuple(strides)} and dilations {tuple(dilations)} need "
                               f"num_stages={num_stages} entries")
@@ -147,8 +150,6 @@ class ResNeXt(nn.Module):
         self.in_channels = in_channels
         self.num_stages = num_stages
         self.out_index = index
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual
 
         self.conv1 = nn.Conv2d(in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
@@ -156,7 +157,6 @@ class ResNeXt(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
-        self.res_layers: List[str] = []
         block_in = stem_channels
         block_out = base_channels * ResNeXtBottleneck.expansion
         for i, num_blocks in enumerate(STAGE_BLOCKS[depth][:num_stages]):
@@ -169,24 +169,16 @@ class ResNeXt(nn.Module):
                                         width_per_group, stride if j == 0 else 1, dilations[i],
                                         downsample if j == 0 else None, style, norm_cfg, with_cp)
                       for j in range(num_blocks)]
-            name = f"layer{i + 1}"
-            self.add_module(name, nn.Sequential(*blocks))
-            self.res_layers.append(name)
+            self.add_stage(nn.Sequential(*blocks))
             if i == index:
                 self.feat_dim = block_out
             block_in, block_out = block_out, block_out * 2
 
-    def init_weights(self) -> None:
+    def init_from_scratch(self) -> None:
         """Kaiming-normal convs (``fan_out``, ReLU), unit BNs, and zero last BNs (``zero_init_residual``)."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                kaiming_init(m)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
-                constant_init(m, 1)
+        self.kaiming_convs_and_unit_norms(nn.Conv2d, (_BatchNorm, nn.GroupNorm))
         if self.zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, ResNeXtBottleneck):
-                    constant_init(m.bn3, 0)
+            self.zero_last_norms({ResNeXtBottleneck: "bn3"})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``[N, in_channels, H, W]`` → the feature map of stage ``out_indices[0]``."""
@@ -196,25 +188,3 @@ class ResNeXt(nn.Module):
         for name in self.res_layers[:self.out_index + 1]:  # later stages exist (mmcls builds them) but are unused
             x = getattr(self, name)(x)
         return x
-
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages >= 0:
-            self.bn1.eval()
-            for module in (self.conv1, self.bn1):
-                for param in module.parameters():
-                    param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f"layer{i}")
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> "ResNeXt":
-        """Set train mode, then re-apply ``frozen_stages`` and ``norm_eval``."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self

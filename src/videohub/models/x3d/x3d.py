@@ -9,18 +9,15 @@ rounding rules, and bottleneck widths multiplied by ``gamma_b``.
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...errors import ConfigError, ShapeError
 from ...registry import BACKBONES
+from ...layers.backbone_base import BaseBackbone, checkpointed
 from ...layers.conv import ConvModule, Swish, build_activation_layer
-from ...layers.init import constant_init, kaiming_init
-from ...layers.pretrained import load_pretrained
 
 
 def round_width(width: float, multiplier: float, min_width: int = 8, divisor: int = 8) -> int:
@@ -131,15 +128,12 @@ class BlockX3D(nn.Module):
         return out + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, use_reentrant=False)
-        else:
-            out = self.residual(x)
+        out = checkpointed(self.residual, x, enabled=self.with_cp)
         return self.relu(out)
 
 
 @BACKBONES.register()
-class X3D(nn.Module):
+class X3D(BaseBackbone):
     """X3D backbone (mmaction2 ``X3D``). 2D-pretrained inflation is not supported, as in mmaction2.
 
     Args:
@@ -162,8 +156,11 @@ class X3D(nn.Module):
         zero_init_residual: Zero the last BN of every block in :meth:`init_weights`. Default ``True``.
 
     mmaction2's ``**kwargs`` are forwarded to ``BlockX3D``, which takes no further argument, so
-    none is accepted here.
+    none is accepted here. ``frozen_stages``, ``norm_eval`` and ``with_cp`` work as
+    :class:`~videohub.layers.backbone_base.BaseBackbone` says (the stem is ``conv1_s`` and ``conv1_t``).
     """
+
+    stem_names = ("conv1_s", "conv1_t")
 
     def __init__(
         self,
@@ -185,9 +182,10 @@ class X3D(nn.Module):
         with_cp: bool = False,
         zero_init_residual: bool = True,
     ):
-        super().__init__()
+        super().__init__(pretrained=pretrained, frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp)
         if not 1 <= num_stages <= 4:
             raise ConfigError(f"X3D num_stages must be in 1..4, got {num_stages}")
+        self.check_stage_settings(num_stages)
         if len(spatial_strides) != num_stages:
             raise ConfigError(
                 f"X3D spatial_strides {tuple(spatial_strides)} must have num_stages={num_stages} entries")
@@ -198,27 +196,22 @@ class X3D(nn.Module):
         self.gamma_w = gamma_w
         self.gamma_b = gamma_b
         self.gamma_d = gamma_d
-        self.pretrained = pretrained
         self.in_channels = in_channels
         self.base_channels = self._round_width(24, gamma_w)
         self.stage_blocks = [self._round_repeats(n, gamma_d) for n in (1, 2, 5, 3)][:num_stages]
         self.num_stages = num_stages
         self.spatial_strides = tuple(spatial_strides)
-        self.frozen_stages = frozen_stages
         self.se_style = se_style
         self.se_ratio = se_ratio
         self.use_swish = use_swish
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
         self.block = BlockX3D
 
         self.layer_inplanes = self.base_channels
         self._make_stem_layer()
-        self.res_layers: List[str] = []
         for i, num_blocks in enumerate(self.stage_blocks):
             inplanes = self.base_channels * 2**i
             planes = int(inplanes * gamma_b)
@@ -228,9 +221,7 @@ class X3D(nn.Module):
                 use_swish=use_swish, norm_cfg=norm_cfg, conv_cfg=conv_cfg, act_cfg=act_cfg, with_cp=with_cp,
             )
             self.layer_inplanes = inplanes
-            name = f"layer{i + 1}"
-            self.add_module(name, res_layer)
-            self.res_layers.append(name)
+            self.add_stage(res_layer)
 
         self.feat_dim = self.base_channels * 2 ** (len(self.stage_blocks) - 1)
         self.conv5 = ConvModule(self.feat_dim, int(self.feat_dim * gamma_b), 1, stride=1, padding=0, bias=False,
@@ -303,50 +294,14 @@ class X3D(nn.Module):
                                   padding=(2, 0, 0), groups=self.base_channels, bias=False,
                                   conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
 
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages >= 0:
-            for stem in (self.conv1_s, self.conv1_t):
-                stem.eval()
-                for param in stem.parameters():
-                    param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f"layer{i}")
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def init_weights(self) -> None:
-        """Load ``pretrained`` (a local file) or use Kaiming convs, unit BNs and zero last BNs."""
-        if isinstance(self.pretrained, str):
-            load_pretrained(self, self.pretrained)
-        elif self.pretrained is None:
-            for m in self.modules():
-                if isinstance(m, nn.Conv3d):
-                    kaiming_init(m)
-                elif isinstance(m, _BatchNorm):
-                    constant_init(m, 1)
-            if self.zero_init_residual:
-                for m in self.modules():
-                    if isinstance(m, BlockX3D):
-                        constant_init(m.conv3.bn, 0)
-        else:
-            raise ConfigError(f"X3D pretrained must be a str or None, got {type(self.pretrained).__name__}")
+    def init_from_scratch(self) -> None:
+        """Kaiming ``Conv3d`` weights, unit BN weights and, if ``zero_init_residual``, zero last BNs."""
+        self.kaiming_convs_and_unit_norms(nn.Conv3d)
+        if self.zero_init_residual:
+            self.zero_last_norms({BlockX3D: "conv3.bn"})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``[N, in_channels, T, H, W]`` → ``[N, feat_dim, T, H/32, W/32]`` (default strides)."""
         if x.dim() != 5 or x.shape[1] != self.in_channels:
             raise ShapeError(f"X3D expects input [N, {self.in_channels}, T, H, W], got {tuple(x.shape)}")
-        x = self.conv1_t(self.conv1_s(x))
-        for name in self.res_layers:
-            x = getattr(self, name)(x)
-        return self.conv5(x)
-
-    def train(self, mode: bool = True) -> "X3D":
-        """Set train mode, then re-apply ``frozen_stages`` and ``norm_eval``."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+        return self.conv5(self.forward_stages(self.conv1_t(self.conv1_s(x))))
