@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Convert an mmaction2 v0.x recognizer checkpoint into a videohub (Hugging Face) model folder.
+"""Convert an mmaction2 v0.x checkpoint (recognizer, localizer or detector) into a videohub model folder.
 
     python scripts/convert_mmaction2_checkpoint.py --config tsn_r50_1x1x3_100e_kinetics400_rgb.py \
         --checkpoint tsn.pth --output tsn-hf/ [--label-map labels.txt] [--push-to-hub org/name]
@@ -8,13 +8,14 @@
     python scripts/convert_mmaction2_checkpoint.py --list-presets
 
 The config is read without executing it; the checkpoint with torch.load(weights_only=True).
-The folder gets model.safetensors, config.json, preprocessor_config.json and README.md (the card).
+The folder gets model.safetensors, config.json, README.md (the card) and, for recognizers fed RGB
+frames, preprocessor_config.json.
 Same as `videohub convert ...`.
 """
 
 import sys
 
-from videohub.conversion.mmaction2 import main
+from videohub.conversion.converter import main
 from videohub.errors import VideohubError
 
 if __name__ == "__main__":

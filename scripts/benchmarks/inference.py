@@ -48,7 +48,7 @@ MODELS = ("i3d", "slowonly", "slowfast", "x3d", "tsn")
 
 def _preset(name: str):
     def make():
-        from videohub.models.presets_3d import preset_config
+        from videohub.conversion.presets import preset_config
 
         return preset_config(name)
 

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from videohub.conversion.converter import convert, download_checkpoint, main
 from videohub.conversion.mmaction2 import (
     arch_for_model_cfg,
+    build_model,
+    config_class_for,
     config_from_mmaction2,
-    main,
     num_frames_from_pipeline,
     read_checkpoint,
     read_label_map,
@@ -83,11 +85,26 @@ def test_every_recognizer_config_declares_its_mmaction2_types():
     assert arch_for_model_cfg(dict(type="AudioRecognizer", backbone=dict(type="ResNet"))) == "audio"
 
 
+def test_localizers_and_detectors_map_by_their_model_type():
+    from videohub.models.ava import AVAConfig
+    from videohub.models.bmn import BMNConfig
+
+    assert config_class_for(dict(type="BMN", temporal_dim=100)) is BMNConfig
+    # the AVA detector's SlowOnly backbone does not make it a SlowOnly recognizer
+    assert config_class_for(dict(type="FastRCNN", backbone=dict(type="ResNet3dSlowOnly"))) is AVAConfig
+    assert arch_for_model_cfg(dict(type="FastRCNN", backbone=dict(type="ResNet3dSlowFast"))) == "ava"
+
+
 def test_arch_table_refuses_what_it_does_not_cover():
-    with pytest.raises(ConfigError, match="model type 'BMN' is not supported by the recognizer conversion"):
-        arch_for_model_cfg(dict(type="BMN"))
+    # SSN has a ResNet backbone, as TSN; only a recognizer wrapper is matched by its parts
+    assert arch_for_model_cfg(dict(type="SSN", backbone=dict(type="ResNet"))) == "ssn"
+    assert arch_for_model_cfg(dict(type="TEM")) == "tem" and arch_for_model_cfg(dict(type="PEM")) == "pem"
+    with pytest.raises(ConfigError, match="model type 'ASFormer' .*covered model types: .*'BMN'.*'FastRCNN'"):
+        arch_for_model_cfg(dict(type="ASFormer", backbone=dict(type="ResNet")))
     with pytest.raises(ConfigError, match="no videohub architecture covers .*timm.swin"):
         arch_for_model_cfg(model("timm.swin_base_patch4_window7_224", "TSNHead", "Recognizer2D"))
+    with pytest.raises(ConfigError, match="must be a dict, got list"):
+        arch_for_model_cfg([("type", "Recognizer2D")])
 
 
 def test_config_from_mmaction2():
@@ -103,6 +120,115 @@ def test_config_from_mmaction2():
 def test_config_from_whole_config_uses_its_test_pipeline():
     config = config_from_mmaction2({"model": TSN_R18, "test_pipeline": TEST_PIPELINE, "total_epochs": 3})
     assert config.num_frames == 4
+
+
+def test_config_from_mmaction2_overrides_are_set_when_the_config_is_made():
+    config = config_from_mmaction2(TSN_R18, TEST_PIPELINE, num_labels=3, average_clips="score")
+    assert config.num_labels == 3 and config.average_clips == "score" and config.num_frames == 4
+    assert config.cls_head["in_channels"] == 512 and "num_classes" not in config.cls_head
+
+
+BMN_MM = dict(type="BMN", temporal_dim=20, boundary_ratio=0.5, num_samples=8, num_samples_per_bin=3, feat_dim=32,
+              soft_nms_alpha=0.4, soft_nms_low_threshold=0.5, soft_nms_high_threshold=0.9, post_process_top_k=10,
+              hidden_dim_1d=32, hidden_dim_2d=16, hidden_dim_3d=64)
+AVA_MM = dict(
+    type="FastRCNN",
+    backbone=dict(type="ResNet3dSlowOnly", depth=18, pretrained="https://example.org/slowonly.pth", pretrained2d=False,
+                  base_channels=16, lateral=False, num_stages=4, conv1_kernel=(1, 7, 7), conv1_stride_t=1,
+                  pool1_stride_t=1, inflate=(0, 0, 1, 1), spatial_strides=(1, 2, 2, 1)),
+    roi_head=dict(type="AVARoIHead",
+                  bbox_roi_extractor=dict(type="SingleRoIExtractor3D", roi_layer_type="RoIAlign", output_size=8,
+                                          with_temporal_pool=True),
+                  bbox_head=dict(type="BBoxHeadAVA", in_channels=128, num_classes=9, multilabel=True, dropout_ratio=0.5)),
+    train_cfg=None,
+    test_cfg=dict(rcnn=dict(action_thr=0.5)),
+)
+
+
+def test_config_from_mmaction2_of_a_localizer():
+    from videohub.models.bmn import BMNConfig
+
+    config = config_from_mmaction2(BMN_MM, [dict(type="LoadLocalizationFeature")])
+    assert type(config) is BMNConfig
+    assert {k: getattr(config, k) for k in BMN_MM if k != "type"} == {k: v for k, v in BMN_MM.items() if k != "type"}
+    assert config.localizer_kwargs()["temporal_dim"] == 20 and config.loss_cls == {"type": "BMNLoss"}
+    with pytest.raises(ConfigError, match="id2label was given, but the mmaction2 BMN model has no classes"):
+        config_from_mmaction2(BMN_MM, id2label=["a"])
+    with pytest.raises(ConfigError, match=r"BMNConfig: unknown config key\(s\) \['temporal_scale'\]"):
+        config_from_mmaction2(dict(BMN_MM, temporal_scale=100))
+
+
+def test_config_from_mmaction2_of_a_detector():
+    from videohub.models.ava import AVAConfig
+
+    pipeline = [dict(type="SampleAVAFrames", clip_len=8, frame_interval=8), dict(type="RawFrameDecode")]
+    config = config_from_mmaction2(AVA_MM, pipeline, id2label=[f"action{i}" for i in range(9)])
+    assert type(config) is AVAConfig and config.num_labels == 9 and config.id2label[8] == "action8"
+    assert config.num_frames == 8  # clip_len of SampleAVAFrames
+    assert config.backbone["pretrained"] is None and config.backbone["depth"] == 18  # like tools/test.py
+    assert config.roi_head["bbox_head"]["in_channels"] == 128
+    assert config.test_cfg == {"rcnn": {"action_thr": 0.5}}
+    assert config.roi_head_config()["bbox_head"]["num_classes"] == 9
+    with pytest.raises(ConfigError, match=r"FastRCNN config has a neck \{'type': 'FPN'\}; the AVA detectors have none"):
+        config_from_mmaction2(dict(AVA_MM, neck=dict(type="FPN")))
+    with pytest.raises(ConfigError, match=r"FastRCNN model config has unknown key\(s\) \['rpn_head'\]"):
+        config_from_mmaction2(dict(AVA_MM, rpn_head=dict(type="RPNHead")))
+    with pytest.raises(ConfigError, match="needs a roi_head.bbox_head dict with a type"):
+        config_from_mmaction2(dict(AVA_MM, roi_head=dict(type="AVARoIHead")))
+    # no num_classes: BBoxHeadAVA's default, 81 (class 0 reserved); pretrained/init_cfg are dropped
+    head = {k: v for k, v in AVA_MM["roi_head"]["bbox_head"].items() if k != "num_classes"}
+    default = config_from_mmaction2(dict(AVA_MM, roi_head=dict(AVA_MM["roi_head"], bbox_head=head), pretrained="x.pth",
+                                         init_cfg=None))
+    assert default.num_labels == 81 and not hasattr(default, "init_cfg")
+
+
+def test_build_model_of_a_localizer_and_a_detector_uses_the_task_key_tables():
+    """mmaction2 weights (module names of BMN / FastRCNN) land in the videohub task models unchanged."""
+    from videohub.auto import AutoVideoModel
+    from videohub.builder import build_localizer
+
+    torch.manual_seed(0)
+    bmn = build_localizer(dict(BMN_MM)).eval()
+    model = build_model(config_from_mmaction2(BMN_MM), bmn.state_dict(), source="bmn.pth")
+    assert type(model).__name__ == "BMNForTemporalActionLocalization" and not model.training
+    for key, value in bmn.state_dict().items():
+        assert torch.equal(model.state_dict()[f"localizer.{key}"], value), key
+    x = torch.randn(2, 32, 20)
+    with torch.no_grad():
+        torch.testing.assert_close(model(input_features=x).confidence_map, bmn._forward(x)[0], rtol=0, atol=0)
+    with pytest.raises(CheckpointError, match=r"bmn.pth does not match BMNConfig .*missing .*x_1d_b\.0\.bias"):
+        build_model(config_from_mmaction2(BMN_MM), {k: v for k, v in bmn.state_dict().items() if k != "x_1d_b.0.bias"},
+                    source="bmn.pth")
+
+    config = config_from_mmaction2(AVA_MM)
+    reference = AutoVideoModel.from_config(config).eval()
+    detector = build_model(config, dict(reference.state_dict()), source="ava.pth")
+    assert type(detector).__name__ == "AVAForSpatioTemporalActionDetection"
+    assert {k.split(".", 1)[0] for k in detector.state_dict()} == {"backbone", "roi_head"}
+    for key, value in reference.state_dict().items():
+        assert torch.equal(detector.state_dict()[key], value), key
+
+
+def test_the_converter_writes_a_localizer_folder_without_a_processor(tmp_path):
+    from videohub.auto import AutoVideoModel
+    from videohub.builder import build_localizer
+
+    torch.manual_seed(0)
+    bmn = build_localizer(dict(BMN_MM)).eval()
+    ckpt = tmp_path / "bmn.pth"
+    save_mmcv_checkpoint(ckpt, bmn.state_dict())
+    cfg = write_config(tmp_path / "bmn_cfg.py", BMN_MM, [dict(type="LoadLocalizationFeature")])
+    convert(str(tmp_path / "out"), checkpoint=str(ckpt), config=cfg)
+    assert {"model.safetensors", "config.json", "README.md"} <= set(os.listdir(tmp_path / "out"))
+    assert "preprocessor_config.json" not in os.listdir(tmp_path / "out")  # features in, not frames
+    loaded = AutoVideoModel.from_pretrained(str(tmp_path / "out")).eval()
+    x = torch.randn(1, 32, 20)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(input_features=x).start, bmn._forward(x)[1], rtol=0, atol=0)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\n")
+    with pytest.raises(ConfigError, match="id2label was given, but the mmaction2 BMN model has no classes"):
+        convert(str(tmp_path / "out2"), checkpoint=str(ckpt), config=cfg, label_map=str(labels))
 
 
 def test_config_from_mmaction2_errors():
@@ -299,8 +425,6 @@ def test_init_recognizer(tmp_path, reference_tsn):
 
 
 def test_download_checks_the_sha256_prefix_of_the_file_name(tmp_path):
-    from videohub.conversion.mmaction2 import download_checkpoint
-
     payload = b"checkpoint bytes"
     prefix = hashlib.sha256(payload).hexdigest()[:8]
     good = tmp_path / "src" / f"tsn_20200614-{prefix}.pth"

@@ -8,10 +8,14 @@ import pytest
 import torch
 
 from videohub.conversion import parity
+from videohub.conversion.comparison import compare
+from videohub.conversion.detection import check_ava_detector
 from videohub.conversion.golden import golden_zoo_dir
+from videohub.conversion.localizers import check_bmn
 from videohub.conversion.parity import (
-    RECOGNIZER_KINDS, UNSUPPORTED_PREFIX, check_file, check_golden_dir, compare, recognizer_inputs,
+    KIND_HANDLERS, RECOGNIZER_KINDS, UNSUPPORTED_PREFIX, check_file, check_golden_dir, recognizer_inputs,
 )
+from videohub.errors import CheckpointError
 
 
 def test_compare_tolerance_boundary():
@@ -51,6 +55,38 @@ def test_recognizer_input_layouts():
     y = torch.zeros(1, 8, 3, 4, 4)
     assert recognizer_inputs("rec2d", y)["pixel_values"] is y
     assert recognizer_inputs("audio", y)["input_features"] is y
+
+
+def test_every_kind_of_the_golden_readme_has_a_handler():
+    assert set(KIND_HANDLERS) == {"rec2d", "rec3d", "audio", "skeleton", "tem", "pem", "bmn", "ssn", "roi_extractor",
+                                  "bbox_head_ava", "fbo_head", "ava_detector", "backbone"}
+
+
+def _perturbed(data, key, delta):
+    data = dict(data, state_dict=dict(data["state_dict"]))
+    data["state_dict"][key] = data["state_dict"][key] + delta
+    return data
+
+
+def test_bmn_golden_goes_through_the_videohub_model(golden):
+    """check_bmn converts the golden BMN to BMNForTemporalActionLocalization: a changed weight shows in
+    the model's outputs and in its post-processed proposals."""
+    data = golden("bmn_small")
+    assert check_bmn(data).ok
+    failures = check_bmn(_perturbed(data, "x_1d_p.0.bias", 0.5)).failures
+    assert any(f.startswith("output['confidence_map']") for f in failures), failures
+    assert any(f.startswith("extra.post_processed (post_process)") for f in failures), failures
+
+
+def test_ava_golden_goes_through_the_videohub_model(golden):
+    data = golden("ava_fastrcnn_slowonly_r18")
+    assert check_ava_detector(data).ok
+    failures = check_ava_detector(_perturbed(data, "roi_head.bbox_head.fc_cls.bias", 0.5)).failures
+    assert any(f.startswith("output") for f in failures), failures
+    assert not any(f.startswith("extra.backbone_feat") for f in failures), failures  # the backbone is untouched
+    wrong_name = dict(data, state_dict={k.replace("roi_head.", "head.", 1): v for k, v in data["state_dict"].items()})
+    with pytest.raises(CheckpointError, match=r"keys outside the detector prefixes \['backbone.', 'roi_head.'\]"):
+        check_ava_detector(wrong_name)
 
 
 def test_unknown_and_unsupported_kinds_fail(tmp_path):
@@ -117,7 +153,7 @@ def test_a_wrong_weight_is_detected(tmp_path, golden_path):
     assert result.comparison.failures[0].startswith("output:")
 
 
-@pytest.mark.slow  # runs every golden file: 46 models and golden_funcs.pt (about a minute of CPU)
+@pytest.mark.slow  # runs every golden file: 46 models and parts, and golden_funcs.pt (about a minute of CPU)
 def test_every_golden_file_passes(golden_path):
     results = check_golden_dir(golden_path)
     recognizers = [r for r in results if r.kind in RECOGNIZER_KINDS]

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from videohub.conversion import presets
-from videohub.conversion.mmaction2 import arch_for_model_cfg, config_from_mmaction2, convert
-from videohub.conversion.presets import get_preset, list_presets, load_zoo, repo_name_for
+from videohub.conversion.converter import convert
+from videohub.conversion.mmaction2 import arch_for_model_cfg, config_from_mmaction2
+from videohub.conversion.presets import get_preset, list_presets, load_zoo, preset_config, repo_name_for
 from videohub.conversion.presets import test_protocol as protocol_of
 from videohub.conversion.state_dict import convert_state_dict, mmaction2_keys, model_state_shapes
 from videohub.errors import CheckpointError, ConfigError
@@ -47,8 +48,12 @@ def test_pending_and_not_covered_entries():
     ready = {e["name"] for e in list_presets()}
     pending = [e for e in list_presets(include_pending=True) if e["name"] not in ready]
     assert {e["arch"] for e in pending} == {"bmn", "bsn", "ava"} and len(pending) == 23
-    with pytest.raises(ConfigError, match="is a localizer \\(bmn\\); videohub cannot convert it yet"):
+    with pytest.raises(ConfigError, match="is a localizer \\(bmn\\); presets cover recognizers only so far"):
         get_preset("bmn_400x100_9e_2x8_activitynet_feature_cuhk_mean_100")
+    # the entries of architectures with a config class map onto it like the recognizers
+    for e in pending:
+        if e["arch"] != "bsn":
+            assert arch_for_model_cfg(e["model"]) == e["arch"], e["name"]
     not_covered = {n["name"] for n in load_zoo()["not_covered"]}
     assert "tsn_swin_transformer_video_320p_1x1x3_100e_kinetics400_rgb" in not_covered
     for name, arch in (("timesformer_divST_8x32x1_15e_kinetics400_rgb", "timesformer"),
@@ -80,6 +85,33 @@ def test_published_facts_of_known_presets():
     assert hmdb["metrics"]["Top 1 Accuracy"] == 65.95
     omni = get_preset("tsn_omnisource_r50_1x1x3_100e_kinetics_rgb")
     assert omni["collections"] == ["OmniSource", "TSN"]  # one checkpoint listed in two collections
+
+
+@pytest.mark.parametrize("name,config_class,frames", [
+    ("i3d_nl_dot_product_r50_32x2x1_100e_kinetics400_rgb", "I3DConfig", 32),
+    ("slowfast_r50_8x8x1_256e_kinetics400_rgb", "SlowFastConfig", 32),
+    ("ipcsn_ig65m_pretrained_bnfrozen_r152_32x2x1_58e_kinetics400_rgb", "CSNConfig", 32),
+    ("x3d_s_13x6x1_facebook_kinetics400_rgb", "X3DConfig", 13),
+    ("tsn_r50_1x1x3_100e_kinetics400_rgb", "TSNConfig", 25),  # 2D: the 25 test segments
+])
+def test_preset_config(name, config_class, frames):
+    entry = get_preset(name)
+    config = preset_config(name)
+    assert type(config).__name__ == config_class and config.num_frames == frames
+    assert config.num_labels == entry["model"]["cls_head"]["num_classes"]
+    assert config.average_clips == entry["model"]["test_cfg"]["average_clips"]
+    assert config.backbone["type"] == entry["model"]["backbone"]["type"]
+    assert all(v is None for k, v in config.backbone.items() if k == "pretrained")  # no initialization download
+    assert preset_config(name, num_labels=10).num_labels == 10
+
+
+def test_preset_config_keeps_the_test_cfg_and_names_the_classes():
+    csn = preset_config("ircsn_ig65m_pretrained_r152_32x2x1_58e_kinetics400_rgb")
+    assert csn.max_testing_views == 10 and csn.backbone["bottleneck_mode"] == "ir"
+    c3d = preset_config("c3d_sports1m_16x1x1_45e_ucf101_rgb", id2label=[f"c{i}" for i in range(101)])
+    assert c3d.id2label[100] == "c100" and c3d.average_clips == "score"
+    with pytest.raises(ConfigError, match="unknown preset 'i3d_r51'"):
+        preset_config("i3d_r51")
 
 
 def test_get_preset_suggests_close_names():

@@ -3,16 +3,21 @@
 import pytest
 import torch
 
-from videohub.conversion import state_dict
+from torch import nn
+
+from videohub.configuration_utils import VideoConfig
 from videohub.conversion.mmaction2 import config_from_mmaction2
 from videohub.conversion.state_dict import (
+    DETECTOR_TABLE,
+    LOCALIZER_TABLE,
     RECOGNIZER_TABLE,
     KeyTable,
     convert_state_dict,
     key_table_for,
+    load_part_weights,
     mmaction2_keys,
     model_state_shapes,
-    register_key_table,
+    rename_state_dict,
 )
 from videohub.errors import CheckpointError
 
@@ -114,21 +119,38 @@ def test_expected_defaults_to_the_model(tsn):
     assert list(convert_state_dict(mm, config)) == list(shapes)
 
 
-def test_registered_table_is_used_for_its_model_type(monkeypatch):
-    monkeypatch.setattr(state_dict, "_TABLES", {})
+def test_the_task_base_selects_the_table():
+    from videohub.models.ava import AVAConfig
+    from videohub.models.bmn import BMNConfig
+    from videohub.models.tsn import TSNConfig
 
-    class FakeConfig:
-        model_type = "videohub-fakeloc"
+    assert key_table_for(TSNConfig()) is RECOGNIZER_TABLE
+    assert key_table_for(BMNConfig(temporal_dim=10, feat_dim=8)) is LOCALIZER_TABLE
+    assert key_table_for(AVAConfig()) is DETECTOR_TABLE
+    assert LOCALIZER_TABLE.to_videohub("x_1d_b.0.weight") == "localizer.x_1d_b.0.weight"
+    assert LOCALIZER_TABLE.to_mmaction2("localizer.sample_mask") == "sample_mask"
+    assert DETECTOR_TABLE.to_videohub("roi_head.bbox_head.fc_cls.weight") == "roi_head.bbox_head.fc_cls.weight"
+    assert DETECTOR_TABLE.to_videohub("neck.conv.weight") is None  # FastRCNN has no neck in videohub
+    with pytest.raises(CheckpointError, match="no state-dict key table for VideoConfig .*RecognizerConfig"):
+        key_table_for(VideoConfig())
 
+
+def test_rename_state_dict_ignores_only_what_the_table_says():
     table = KeyTable("fakeloc", (("x_", "model.x_"),), ignore=(r"^sample_mask$",))
-    register_key_table("videohub-fakeloc", table)
-    assert key_table_for(FakeConfig()) is table
-    out = convert_state_dict({"x_a": torch.zeros(2), "sample_mask": torch.zeros(1)}, FakeConfig(),
-                             expected={"model.x_a": (2,)})
+    out = rename_state_dict({"x_a": torch.zeros(2), "sample_mask": torch.zeros(1)}, table, expected={"model.x_a": (2,)})
     assert list(out) == ["model.x_a"]
+    with pytest.raises(CheckpointError, match=r"w.pth does not match Fake: keys outside the fakeloc prefixes \['x_'\]: "
+                                              r"1 key\(s\): y_b"):
+        rename_state_dict({"x_a": torch.zeros(2), "y_b": torch.zeros(1)}, table, {"model.x_a": (2,)}, "w.pth", "Fake")
 
-    class Unknown:
-        model_type = "videohub-nothing"
 
-    with pytest.raises(CheckpointError, match="no state-dict key table for model type 'videohub-nothing'"):
-        key_table_for(Unknown())
+def test_load_part_weights_is_strict_and_keeps_the_names():
+    module = nn.Sequential(nn.Conv1d(2, 3, 1), nn.BatchNorm1d(3))
+    weights = {k: torch.randn_like(v.float()).to(v.dtype) for k, v in module.state_dict().items()}
+    del weights["1.num_batches_tracked"]  # an older PyTorch's checkpoint: filled with 0
+    loaded = load_part_weights(nn.Sequential(nn.Conv1d(2, 3, 1), nn.BatchNorm1d(3)).train(), weights, "part.pth")
+    assert not loaded.training and torch.equal(loaded[0].weight, weights["0.weight"])
+    assert loaded[1].num_batches_tracked.item() == 0
+    with pytest.raises(CheckpointError, match=r"part.pth does not match Sequential: .*0\.weight: checkpoint \(3, 1, 1\) "
+                                              r"vs model \(3, 2, 1\)"):
+        load_part_weights(module, dict(weights, **{"0.weight": torch.zeros(3, 1, 1)}), "part.pth")

@@ -141,7 +141,7 @@ test_pipeline = [
 
 
 def test_videohub_convert_of_a_detector_checkpoint(tmp_path):
-    from videohub.conversion.mmaction2 import convert
+    from videohub.conversion.converter import convert
 
     config_file = tmp_path / "tiny_ava.py"
     config_file.write_text(TINY_MMACTION2_CONFIG)

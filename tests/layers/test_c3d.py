@@ -137,7 +137,7 @@ def test_init_and_defaults(c3d_16):
 def test_preset_parameter_count():
     """C3D sports1m (UCF101 head) has mmaction2's 78,409,573 parameters (``configs/recognition/c3d/metafile.yml``)."""
     from videohub.auto import AutoVideoModel, register_all
-    from videohub.models.presets_x3d_c3d_tpn import PRESETS, preset_config
+    from videohub.conversion.presets import get_preset, preset_config
 
     register_all()
     name = "c3d_sports1m_16x1x1_45e_ucf101_rgb"
@@ -149,4 +149,4 @@ def test_preset_parameter_count():
     convs = [(3, 64), (64, 128), (128, 256), (256, 256), (256, 512), (512, 512), (512, 512), (512, 512)]
     by_hand = sum(i * o * 27 + o for i, o in convs) + 8192 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 101 + 101
     count = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    assert count == by_hand == PRESETS[name]["num_parameters"] == 78409573
+    assert count == by_hand == get_preset(name)["metadata"]["Parameters"] == 78409573

@@ -406,29 +406,46 @@ def test_golden_test_output_through_the_video_classification_model(golden, name)
 # ----------------------------------------------------------------------------------------------
 
 
+# preset name -> clip_len of its test pipeline (SlowFast: the fast pathway's frames)
+PRESETS_3D = {
+    "i3d_r50_32x2x1_100e_kinetics400_rgb": 32,
+    "i3d_nl_dot_product_r50_32x2x1_100e_kinetics400_rgb": 32,
+    "i3d_nl_embedded_gaussian_r50_32x2x1_100e_kinetics400_rgb": 32,
+    "i3d_nl_gaussian_r50_32x2x1_100e_kinetics400_rgb": 32,
+    "slowonly_r50_4x16x1_256e_kinetics400_rgb": 4,
+    "slowonly_r50_8x8x1_256e_kinetics400_rgb": 8,
+    "slowfast_r50_4x16x1_256e_kinetics400_rgb": 32,
+    "slowfast_r50_8x8x1_256e_kinetics400_rgb": 32,
+    "r2plus1d_r34_8x8x1_180e_kinetics400_rgb": 8,
+    "r2plus1d_r34_32x2x1_180e_kinetics400_rgb": 32,
+    "ircsn_ig65m_pretrained_r152_32x2x1_58e_kinetics400_rgb": 32,
+    "ipcsn_ig65m_pretrained_bnfrozen_r152_32x2x1_58e_kinetics400_rgb": 32,
+}
+
+
 def test_preset_parameter_counts():
     """Each preset has exactly the parameters of mmaction2 0.24.1's metafile.yml ``Parameters`` field."""
-    from videohub.models.presets_3d import PRESETS_3D, REFERENCE_PARAMETERS
+    from videohub.conversion.presets import get_preset, preset_config
 
-    assert set(PRESETS_3D) == set(REFERENCE_PARAMETERS)
-    for name, cfg in PRESETS_3D.items():
+    for name in PRESETS_3D:
+        config = preset_config(name)
         with torch.device("meta"):  # shapes only: no memory, no initialization cost
-            backbone = BACKBONES.build(dict(cfg["backbone"]))
-            head = HEADS.build(dict(cfg["cls_head"]))
+            backbone = BACKBONES.build(dict(config.backbone))
+            head = HEADS.build(config.head_config())
         count = sum(p.numel() for p in backbone.parameters()) + sum(p.numel() for p in head.parameters())
-        assert count == REFERENCE_PARAMETERS[name], name
+        assert count == get_preset(name)["metadata"]["Parameters"], name
 
 
 def test_preset_configs():
-    from videohub.models.presets_3d import CLIP_LEN, PRESETS_3D, preset_config
+    from videohub.conversion.presets import get_preset, preset_config
 
     expected = {"i3d": "I3DConfig", "slowonly": "SlowOnlyConfig", "slowfast": "SlowFastConfig",
                 "r2plus1d": "R2Plus1DConfig", "ircsn": "CSNConfig", "ipcsn": "CSNConfig"}
-    for name in PRESETS_3D:
+    for name, clip_len in PRESETS_3D.items():
         config = preset_config(name, num_labels=10)
         assert type(config).__name__ == expected[name.split("_")[0]], name
-        assert config.num_frames == CLIP_LEN[name] and config.num_labels == 10 and config.average_clips == "prob"
-        assert config.backbone["type"] == PRESETS_3D[name]["backbone"]["type"]
+        assert config.num_frames == clip_len and config.num_labels == 10 and config.average_clips == "prob"
+        assert config.backbone["type"] == get_preset(name)["model"]["backbone"]["type"]
     assert preset_config("ircsn_ig65m_pretrained_r152_32x2x1_58e_kinetics400_rgb").max_testing_views == 10
-    with pytest.raises(ConfigError, match="unknown 3D preset"):
+    with pytest.raises(ConfigError, match="unknown preset"):
         preset_config("i3d_r51")

@@ -1,6 +1,5 @@
 """TPN neck (modulations, flows, level fusion, aux head) and TPNHead: parity, hand-computed flows, presets."""
 
-import os
 
 import pytest
 import torch
@@ -344,18 +343,19 @@ def test_tpn_head_defaults_follow_tsn_head():
 def test_preset_parameter_count():
     """TPN SlowOnly-R50 has mmaction2's 91,498,336 parameters (metafile.yml of configs/recognition/tpn)."""
     from videohub.auto import AutoVideoModel, register_all
-    from videohub.models.presets_x3d_c3d_tpn import PRESETS, preset_config
+    from videohub.conversion.presets import get_preset, preset_config
 
     register_all()
     name = "tpn_slowonly_r50_8x8x1_150e_kinetics_rgb"
+    preset = get_preset(name)
     with torch.device("meta"):
-        neck = NECKS.build(PRESETS[name]["model"]["neck"])
-        head = HEADS.build(dict(PRESETS[name]["model"]["cls_head"]))
+        neck = NECKS.build(preset["model"]["neck"])
+        head = HEADS.build(dict(preset["model"]["cls_head"]))
     neck_head = sum(p.numel() for p in neck.parameters()) + sum(p.numel() for p in head.parameters())
     # SlowOnly-R50 (inflate (0, 0, 1, 1), 3x1x1 first convs in stages 3-4): the 2D ResNet-50 trunk
     # (23,508,032) plus twice the 1x1 weights of those convs: 2 * (512*256 + 5*1024*256 + 1024*512 + 2*2048*512).
     slowonly_r50 = 23508032 + 2 * (512 * 256 + 5 * 1024 * 256 + 1024 * 512 + 2 * 2048 * 512)
-    assert neck_head + slowonly_r50 == PRESETS[name]["num_parameters"] == 91498336
+    assert neck_head + slowonly_r50 == preset["metadata"]["Parameters"] == 91498336
     with torch.device("meta"):
         model = AutoVideoModel.from_config(preset_config(name))
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == 91498336
@@ -380,37 +380,3 @@ def test_tpn_config_aux_classes_follow_num_labels_for_the_default_neck():
     assert TPNConfig.default_neck["aux_head_cfg"]["out_channels"] == 400  # the class default is not mutated
     given = dict(TPNConfig.default_neck, aux_head_cfg=dict(out_channels=7, loss_weight=0.5))
     assert TPNConfig(num_labels=10, neck=given).neck["aux_head_cfg"]["out_channels"] == 7
-
-
-def _plain(value):
-    """Tuples as lists, so a Python model dict compares with its JSON form."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-@pytest.mark.parametrize("name", ["x3d_s_13x6x1_facebook_kinetics400_rgb", "x3d_m_16x5x1_facebook_kinetics400_rgb",
-                                  "c3d_sports1m_16x1x1_45e_ucf101_rgb", "tpn_slowonly_r50_8x8x1_150e_kinetics_rgb"])
-def test_presets_match_the_zoo_extract(name):
-    """The X3D/C3D/TPN presets equal the model dicts, clip lengths and parameter counts that
-    ``videohub.conversion.presets`` extracted from the mmaction2 0.24.1 wheel (metafiles + configs)."""
-    import json
-
-    from videohub.conversion import presets as zoo
-    from videohub.models.presets_x3d_c3d_tpn import PRESETS
-
-    if not os.path.exists(zoo.ZOO_FILE):
-        pytest.skip(f"{zoo.ZOO_FILE} not found")
-    with open(zoo.ZOO_FILE) as f:
-        entries = {e["name"]: e for e in json.load(f)["entries"]}
-    entry = entries[name]
-    ours = PRESETS[name]
-    model = _plain(entry["model"])
-    model["backbone"]["pretrained"] = None  # the zoo config initializes from a URL the checkpoint overrides
-    assert _plain(dict(ours["model"], backbone=dict(ours["model"]["backbone"], pretrained=None))) == model
-    assert entry["metadata"]["Parameters"] == ours["num_parameters"]
-    step = next(s for s in entry["test_pipeline"] if s["type"] == "SampleFrames")
-    assert step["clip_len"] == ours["num_frames"]
-    assert entry["config"] == ours["source"]

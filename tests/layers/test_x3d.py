@@ -231,12 +231,13 @@ def test_preset_parameter_count(name):
     ``configs/recognition/x3d/metafile.yml``.
     """
     from videohub.auto import AutoVideoModel, register_all
-    from videohub.models.presets_x3d_c3d_tpn import PRESETS, preset_config
+    from videohub.conversion.presets import get_preset, preset_config
 
     register_all()
     config = preset_config(name)
-    assert type(config).__name__ == "X3DConfig" and config.num_frames == PRESETS[name]["num_frames"]
+    assert type(config).__name__ == "X3DConfig" and config.num_frames == {"x3d_s_13x6x1_facebook_kinetics400_rgb": 13,
+                                                                         "x3d_m_16x5x1_facebook_kinetics400_rgb": 16}[name]
     assert config.average_clips == "prob" and config.num_labels == 400
     with torch.device("meta"):
         model = AutoVideoModel.from_config(config)
-    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == PRESETS[name]["num_parameters"] == 3794322
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == get_preset(name)["metadata"]["Parameters"] == 3794322

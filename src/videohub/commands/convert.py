@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from urllib.error import URLError
 
     from ..conversion import presets
-    from ..conversion.mmaction2 import convert
+    from ..conversion.converter import convert
 
     if args.list_presets:
         for entry in presets.list_presets():

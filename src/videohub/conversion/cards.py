@@ -15,6 +15,11 @@ from typing import Any, Dict, List, Optional
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..configuration_utils import VideoConfig
+from ..model_card import build_model_card
+from .mmaction2 import num_frames_from_pipeline, takes_rgb_video
+from .presets import FAMILIES, MMACTION2_VERSION, collection
+
 DEFAULT_ORG = "videohub"
 LICENSE = "apache-2.0"
 MMACTION2_REPO = "https://github.com/open-mmlab/mmaction2"
@@ -26,8 +31,8 @@ MMACTION2_CITATION = """@misc{2020mmaction2,
 }"""
 
 PIPELINE_TAGS = {"recognizer": "video-classification"}
-TASK_TYPES = {"recognizer": "video-classification", "localizer": "temporal-action-localization",
-              "detector": "spatio-temporal-action-detection"}
+# family of a preset -> its task (the ``task`` of the videohub config classes of that family)
+TASK_TYPES = {family: task for task, family in FAMILIES.items()}
 
 
 def repo_id_for(entry: Dict[str, Any], org: str = DEFAULT_ORG) -> str:
@@ -87,8 +92,6 @@ def eval_results_for(entry: Dict[str, Any]) -> List[EvalResult]:
 
 
 def _readme_url(entry: Dict[str, Any]) -> str:
-    from .presets import MMACTION2_VERSION, collection
-
     readme = collection(entry["collections"][0]).get("readme")
     if readme:
         return f"{MMACTION2_REPO}/blob/v{MMACTION2_VERSION}/{readme}"
@@ -111,8 +114,6 @@ def _part(cfg: Optional[Dict[str, Any]]) -> str:
 
 
 def _usage(entry: Dict[str, Any], repo_id: str) -> str:
-    from .mmaction2 import num_frames_from_pipeline, takes_rgb_video
-
     model = entry.get("model") or {}
     if entry["arch"] != "audio" and not takes_rgb_video(model):
         channels = model["backbone"]["in_channels"]
@@ -164,8 +165,6 @@ def _metrics_table(entry: Dict[str, Any]) -> str:
 
 
 def _citation(entry: Dict[str, Any]) -> str:
-    from .presets import collection
-
     lines = []
     for name in entry["collections"]:
         info = collection(name)
@@ -186,8 +185,6 @@ def preset_card(entry: Dict[str, Any], repo_id: Optional[str] = None, sha256: Op
             conversion time.
         org: Hub organization of the default repo id. Default ``"videohub"``.
     """
-    from .presets import MMACTION2_VERSION
-
     repo_id = repo_id or repo_id_for(entry, org)
     data = ModelCardData(
         library_name="videohub",
@@ -265,7 +262,7 @@ so a re-run of the benchmark may not reproduce the last decimal.
     return ModelCard(text)
 
 
-def conversion_card(config, repo_id: str, source: str, sha256: Optional[str] = None) -> ModelCard:
+def conversion_card(config: VideoConfig, repo_id: str, source: str, sha256: Optional[str] = None) -> ModelCard:
     """The card of a user's converted checkpoint: the model description plus its provenance.
 
     Args:
@@ -274,8 +271,6 @@ def conversion_card(config, repo_id: str, source: str, sha256: Optional[str] = N
         source: Path or URL of the mmaction2 checkpoint.
         sha256: sha256 of the checkpoint file. Default ``None``.
     """
-    from ..model_card import build_model_card
-
     provenance = f"""
 ## Conversion provenance
 

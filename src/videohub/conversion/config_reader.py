@@ -63,7 +63,22 @@ import sys
 import tokenize
 from typing import Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Tuple
 
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
+
 from ..errors import ConfigError
+
+try:  # libyaml's parser (optional: PyYAML built with libyaml) makes the events faster
+    from yaml.cyaml import CParser
+
+    _YAML_PARSER_BASES: Tuple[type, ...] = (CParser,)
+except ImportError:
+    _YAML_PARSER_BASES = (Reader, Scanner, Parser)
 
 BASE_KEY = "_base_"
 DELETE_KEY = "_delete_"
@@ -1013,29 +1028,18 @@ def _load_json(text: str, path: str) -> Tuple[Any, int]:
 
 
 def _yaml_loader(path: str, budget: _Budget):
-    """A safe YAML loader that measures nodes as they are composed (aliases counted per reference)."""
-    import yaml
-    from yaml.composer import Composer
-    from yaml.constructor import SafeConstructor
-    from yaml.resolver import Resolver
+    """A safe YAML loader that measures nodes as they are composed (aliases counted per reference).
 
-    try:  # libyaml's parser makes the events; nodes are composed here, in Python, to be measured
-        from yaml.cyaml import CParser
+    The parser makes the events (libyaml's where PyYAML has it); nodes are composed here, in Python,
+    to be measured.
+    """
 
-        bases: Tuple[type, ...] = (CParser,)
-    except ImportError:
-        from yaml.parser import Parser
-        from yaml.reader import Reader
-        from yaml.scanner import Scanner
-
-        bases = (Reader, Scanner, Parser)
-
-    class BoundedLoader(Composer, *bases, SafeConstructor, Resolver):
+    class BoundedLoader(Composer, *_YAML_PARSER_BASES, SafeConstructor, Resolver):
         """Composes YAML into nodes, refusing deep nesting and documents too large once aliases are expanded."""
 
         def __init__(self, stream: str):
-            bases[0].__init__(self, stream)
-            for base in bases[1:]:
+            _YAML_PARSER_BASES[0].__init__(self, stream)
+            for base in _YAML_PARSER_BASES[1:]:
                 base.__init__(self)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
@@ -1090,8 +1094,6 @@ def _yaml_loader(path: str, budget: _Budget):
 
 
 def _load_yaml(text: str, path: str, budget: _Budget) -> Tuple[Any, int]:
-    import yaml
-
     loader = _yaml_loader(path, budget)(text)
     try:
         node = loader.get_single_node()

@@ -1,13 +1,13 @@
-"""State-dict key table and parity handlers of the AVA detection parts.
+"""Parity checks of the AVA detection golden kinds.
 
-Importing this module registers
-
-* the key table of ``"videohub-ava"`` (in :mod:`.ava_config`, with the config conversion
-  ``detector_config_from_mmaction2``): mmaction2/mmdet detector keys (``backbone.*``,
-  ``roi_head.*``) are videohub keys unchanged, since :class:`~videohub.models.ava.FastRCNN`
-  keeps their submodule names;
-* the golden-file kinds ``roi_extractor``, ``bbox_head_ava``, ``fbo_head``, ``ava_detector`` and
-  ``backbone`` (``shared/parity/README.md`` §3, §3a) with :func:`~videohub.conversion.parity.register_kind`.
+:data:`KIND_HANDLERS` maps the kinds ``roi_extractor``, ``bbox_head_ava``, ``fbo_head``,
+``ava_detector`` and ``backbone`` (``shared/parity/README.md`` §3, §3a) to their checks
+(:mod:`~videohub.conversion.parity` dispatches on it). The whole detector is converted like a
+checkpoint: :func:`~videohub.conversion.mmaction2.config_from_mmaction2` gives an
+:class:`~videohub.models.ava.AVAConfig`, the detector key table loads the weights into
+``AVAForSpatioTemporalActionDetection``, which is saved and reloaded as from the Hub. The parts
+(RoI extractor, heads, backbone) are mmaction2 modules built from the golden ``config`` that load
+the golden ``state_dict`` as it is.
 
 Banks: a golden ``lfb`` is written to a temporary directory as ``lfb_<mode>.safetensors`` (the
 videohub bank format, never a pickle) and that directory replaces the ``'<LFB_DIR>'`` placeholder
@@ -18,49 +18,19 @@ of the stored config, so the real loading path is exercised. LFB sampling replay
 from __future__ import annotations
 
 import tempfile
-from typing import Any, Dict, Mapping
+from typing import Any, Callable, Dict, Mapping
 
 import numpy as np
 import torch
-from torch import nn
 
-from ..errors import CheckpointError
-from .parity import Comparison, compare, register_kind
-from .ava_config import DETECTOR_TABLE, detector_config_from_mmaction2
-from .state_dict import KeyTable
+from ..auto import AutoVideoModel
+from ..models.ava import BBoxHeadAVA, FBOHead, SingleRoIExtractor3D, save_lfb
+from ..registry import BACKBONES
+from .comparison import Comparison, compare
+from .mmaction2 import build_model, config_from_mmaction2
+from .state_dict import load_part_weights
 
 LFB_PLACEHOLDER = "<LFB_DIR>"
-
-
-def load_mmaction2_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], table: KeyTable,
-                              source: str = "checkpoint") -> None:
-    """Load an mmaction2 state dict into ``model`` through ``table``, strictly (all problems listed)."""
-    converted: Dict[str, torch.Tensor] = {}
-    leftover = []
-    for key, value in state_dict.items():
-        new_key = table.to_videohub(key)
-        if new_key is None:
-            if not table.ignored(key):
-                leftover.append(key)
-            continue
-        converted[new_key] = value
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(converted))
-    unexpected = sorted(set(converted) - set(expected))
-    shapes = [f"{k}: {tuple(v.shape)} vs model {tuple(expected[k].shape)}" for k, v in converted.items()
-              if k in expected and v.shape != expected[k].shape]
-    problems = []
-    if leftover:
-        problems.append(f"keys outside the {table.name} prefixes: {sorted(leftover)[:25]}")
-    if missing:
-        problems.append(f"missing keys: {missing[:25]}")
-    if unexpected:
-        problems.append(f"unexpected keys: {unexpected[:25]}")
-    if shapes:
-        problems.append(f"shape mismatches: {shapes[:25]}")
-    if problems:
-        raise CheckpointError(f"{source}: " + " | ".join(problems))
-    model.load_state_dict(converted, strict=True)
 
 
 def _plain(value: Any) -> Any:
@@ -93,8 +63,6 @@ def _find_lfb_cfgs(value: Any) -> list:
 
 
 def _write_golden_banks(golden: Mapping[str, Any], directory: str) -> None:
-    from ..models.ava.lfb import save_lfb
-
     bank = golden.get("lfb")
     if bank is None:
         return
@@ -112,8 +80,6 @@ def _config_without_type(config: Mapping[str, Any]) -> Dict[str, Any]:
 
 def check_roi_extractor(golden: Dict[str, Any]) -> Comparison:
     """``SingleRoIExtractor3D(**config)(input, rois)``: RoI features and the pooled map."""
-    from ..models.ava import SingleRoIExtractor3D
-
     module = SingleRoIExtractor3D(**_config_without_type(golden["config"])).eval()
     with torch.no_grad():
         roi_feats, global_feat = module(golden["input"], golden["rois"])
@@ -126,11 +92,8 @@ def check_roi_extractor(golden: Dict[str, Any]) -> Comparison:
 
 def check_bbox_head_ava(golden: Dict[str, Any]) -> Comparison:
     """``BBoxHeadAVA(input)[0]`` and ``get_det_bboxes`` of the stored inputs."""
-    from ..models.ava import BBoxHeadAVA
-
     head = BBoxHeadAVA(**_config_without_type(golden["config"]))
-    load_mmaction2_state_dict(head, golden["state_dict"], KeyTable("bbox_head_ava", (("", ""),)), str(golden.get("name")))
-    head.eval()
+    load_part_weights(head, golden["state_dict"], str(golden.get("name")))
     with torch.no_grad():
         cls_score, bbox_pred = head(golden["input"])
     comparison = compare(golden["output"], cls_score, "output")
@@ -149,14 +112,11 @@ def check_bbox_head_ava(golden: Dict[str, Any]) -> Comparison:
 
 def check_fbo_head(golden: Dict[str, Any]) -> Comparison:
     """``FBOHead(input, rois, img_metas)`` with the stored bank, and ``sample_lfb``."""
-    from ..models.ava import FBOHead
-
     with tempfile.TemporaryDirectory() as directory:
         _write_golden_banks(golden, directory)
         cfg = _config_without_type(_replace_placeholder(golden["config"], directory))
         head = FBOHead(**cfg)
-    load_mmaction2_state_dict(head, golden["state_dict"], KeyTable("fbo_head", (("", ""),)), str(golden.get("name")))
-    head.eval()
+    load_part_weights(head, golden["state_dict"], str(golden.get("name")))
     comparison = Comparison()
     ref_lt = (golden.get("extra") or {}).get("lt_feat")
     if ref_lt is not None:
@@ -170,26 +130,31 @@ def check_fbo_head(golden: Dict[str, Any]) -> Comparison:
 
 
 def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
-    """FastRCNN + AVARoIHead: raw RoI scores, RoI/backbone features, ``get_det_bboxes`` and ``simple_test``."""
-    from ..models.ava import FastRCNN
+    """The golden FastRCNN converted to ``AVAForSpatioTemporalActionDetection``, through the Hub round trip.
 
-    x, rois, img_metas = golden["input"], golden["rois"], golden["img_metas"]
-    comparison = Comparison()
+    The converted model is saved and reloaded with ``AutoVideoModel.from_pretrained``; compared are
+    the backbone features, the reloaded model's ``forward`` logits of the stored RoIs (mmaction2's raw
+    RoI scores), the RoI features, ``simple_test_bboxes`` and mmdet's ``simple_test`` of the RoI head,
+    and the long-term features of a shared head.
+    """
     with tempfile.TemporaryDirectory() as directory:
         _write_golden_banks(golden, directory)
-        model_cfg = _replace_placeholder(_plain(golden["config"]), directory)
-        model = FastRCNN.from_config(model_cfg)
-        comparison.merge(_via_pretrained(model_cfg, golden, directory))
-    load_mmaction2_state_dict(model, golden["state_dict"], DETECTOR_TABLE, str(golden.get("name")))
-    model.eval()
+        config = config_from_mmaction2(_replace_placeholder(_plain(golden["config"]), directory))
+        build_model(config, golden["state_dict"], source=str(golden.get("name"))).save_pretrained(f"{directory}/hub")
+        model = AutoVideoModel.from_pretrained(f"{directory}/hub").eval()
     extra = golden.get("extra") or {}
+    x, rois, img_metas = golden["input"], golden["rois"], golden["img_metas"]
+    comparison = Comparison()
     with torch.no_grad():
-        feat = model.extract_feat(x)
+        feat = model.backbone(x)
         if "backbone_feat" in extra:
             comparison.merge(compare(extra["backbone_feat"], feat, "extra.backbone_feat"))
         np.random.seed(0)
+        # the golden clips are NCTHW, pixel_values (B, T, C, H, W)
+        logits = model(pixel_values=x.transpose(1, 2), rois=rois, img_metas=img_metas).logits
+        comparison.merge(compare(golden["output"], logits, "output"))
+        np.random.seed(0)
         results = model.roi_head._bbox_forward(feat, rois, img_metas)
-        comparison.merge(compare(golden["output"], results["cls_score"], "output"))
         if "roi_feat" in extra:
             comparison.merge(compare(extra["roi_feat"], results["bbox_feats"], "extra.roi_feat"))
         if "det_bboxes" in extra:
@@ -198,7 +163,7 @@ def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
             comparison.merge(compare(extra["det_bboxes"], {"bboxes": bboxes, "scores": scores}, "extra.det_bboxes"))
         if "simple_test" in extra:
             np.random.seed(0)
-            out = model(img=[x], img_metas=[img_metas], proposals=[[golden["proposals"]]], return_loss=False)
+            out = model.roi_head.simple_test(feat, [golden["proposals"]], img_metas)
             comparison.merge(compare(extra["simple_test"], out, "extra.simple_test"))
         if "lt_feat" in extra and model.roi_head.with_shared_head:
             np.random.seed(0)
@@ -207,37 +172,20 @@ def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
     return comparison
 
 
-def _via_pretrained(model_cfg: Dict[str, Any], golden: Dict[str, Any], directory: str) -> Comparison:
-    """The Hub round trip: ``AVAForSpatioTemporalActionDetection`` of the converted config with the
-    converted weights, saved and reloaded by ``AutoVideoModel``, scores the golden RoIs."""
-    from ..auto import AutoVideoModel
-    from ..models.ava import AVAForSpatioTemporalActionDetection
-
-    model = AVAForSpatioTemporalActionDetection(detector_config_from_mmaction2(model_cfg))
-    load_mmaction2_state_dict(model, golden["state_dict"], DETECTOR_TABLE, str(golden.get("name")))
-    folder = f"{directory}/hub"
-    model.save_pretrained(folder)
-    reloaded = AutoVideoModel.from_pretrained(folder).eval()
-    with torch.no_grad():
-        np.random.seed(0)
-        out = reloaded(golden["input"].transpose(1, 2), rois=golden["rois"], img_metas=golden["img_metas"])
-    return compare(golden["output"], out.logits, "via_pretrained.output")
-
-
 def check_backbone(golden: Dict[str, Any]) -> Comparison:
     """A bare backbone (``config`` is the backbone cfg): ``backbone(input)``."""
-    from ..registry import BACKBONES
-
     backbone = BACKBONES.build(dict(_plain(golden["config"])))
-    load_mmaction2_state_dict(backbone, golden["state_dict"], KeyTable("backbone", (("", ""),)), str(golden.get("name")))
-    backbone.eval()
+    load_part_weights(backbone, golden["state_dict"], str(golden.get("name")))
     with torch.no_grad():
         out = backbone(golden["input"])
     return compare(golden["output"], out, "output")
 
 
-register_kind("roi_extractor", check_roi_extractor)
-register_kind("bbox_head_ava", check_bbox_head_ava)
-register_kind("fbo_head", check_fbo_head)
-register_kind("ava_detector", check_ava_detector)
-register_kind("backbone", check_backbone)
+# golden kind -> check(golden) -> Comparison
+KIND_HANDLERS: Dict[str, Callable[[Dict[str, Any]], Comparison]] = {
+    "roi_extractor": check_roi_extractor,
+    "bbox_head_ava": check_bbox_head_ava,
+    "fbo_head": check_fbo_head,
+    "ava_detector": check_ava_detector,
+    "backbone": check_backbone,
+}

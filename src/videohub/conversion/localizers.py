@@ -1,41 +1,35 @@
-"""Parity handlers of the localizer golden kinds ``tem``, ``pem``, ``bmn`` and ``ssn``.
+"""Parity checks of the localizer golden kinds ``tem``, ``pem``, ``bmn`` and ``ssn``.
 
-Importing this module registers the handlers with :func:`videohub.conversion.parity.register_kind`.
-The localizers keep mmaction2's module names, so a golden ``state_dict`` loads with
-``load_state_dict(strict=True)`` as it is (no key table is needed for these plain layers).
+:data:`KIND_HANDLERS` maps each kind to its check (:mod:`~videohub.conversion.parity` dispatches
+on it). Every golden file is converted like a checkpoint: its ``config`` becomes the videohub config
+(:func:`~videohub.conversion.mmaction2.config_from_mmaction2`: ``TEMConfig``, ``PEMConfig``,
+``BMNConfig``, ``SSNConfig``) and its ``state_dict`` loads through the localizer key table into the
+task model. BMN is checked through the task model's ``forward`` and ``post_process``; TEM, PEM and
+SSN through the mmaction2 module the task model wraps (``model.localizer``), whose methods the
+golden files recorded.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Callable, Dict
 
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
-from ..builder import build_localizer
-from .parity import Comparison, compare, register_kind
-
-LOCALIZER_KINDS = ("tem", "pem", "bmn", "ssn")
+from ..auto import AutoVideoModel
+from .comparison import Comparison, compare
+from .mmaction2 import build_model, config_from_mmaction2, load_mmaction2_weights
 
 
-def _strip(config: Dict[str, Any]) -> Dict[str, Any]:
-    """The model config without ``None`` train/test configs the layer does not take."""
-    cfg = dict(config)
-    for key in ("train_cfg", "test_cfg"):
-        if key in cfg and cfg[key] is None and cfg.get("type") != "SSN":
-            cfg.pop(key)
-    return cfg
+def load_localizer(config: Dict[str, Any], state_dict: Dict[str, torch.Tensor],
+                   source: str = "checkpoint") -> nn.Module:
+    """The mmaction2 localizer module of a model ``config`` with ``state_dict`` loaded strictly.
 
-
-def load_localizer(config: Dict[str, Any], state_dict: Dict[str, torch.Tensor], source: str = "checkpoint") -> nn.Module:
-    """Build the localizer of an mmaction2 model ``config`` and load ``state_dict`` strictly (eval mode)."""
-    model = build_localizer(_strip(config))
-    result = model.load_state_dict(state_dict, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise CheckpointError(f"{source}: missing keys {sorted(result.missing_keys)}, "
-                              f"unexpected keys {sorted(result.unexpected_keys)}")
-    return model.eval()
+    Built as a checkpoint converts: the videohub config and task model of ``config``, the weights
+    through the localizer key table; the task model's ``localizer`` is returned, in eval mode.
+    ``source`` names the weights in error messages (default ``"checkpoint"``).
+    """
+    return build_model(config_from_mmaction2(config), state_dict, source).localizer
 
 
 def _extra(golden: Dict[str, Any]) -> Dict[str, Any]:
@@ -67,20 +61,30 @@ def check_pem(golden: Dict[str, Any]) -> Comparison:
 
 
 def check_bmn(golden: Dict[str, Any]) -> Comparison:
-    """Confidence map/start/end, the post-processed proposals and the rebuilt ``sample_mask``."""
-    model = build_localizer(_strip(golden["config"]))
+    """The golden BMN converted to ``BMNForTemporalActionLocalization``.
+
+    Compared: the ``sample_mask`` videohub builds itself (before the stored one is loaded), the
+    confidence map/start/end of the model's ``forward``, mmaction2's ``forward_test`` of the
+    wrapped module, and the model's ``post_process`` (the same proposals).
+    """
+    config = config_from_mmaction2(golden["config"])
+    model = AutoVideoModel.from_config(config)
     extra = _extra(golden)
     comparison = Comparison()
-    if "bm_sample_mask" in extra:  # the mask videohub builds itself, before loading the stored one
-        comparison.merge(compare(extra["bm_sample_mask"], model.sample_mask.detach(), "extra.bm_sample_mask"))
-    model = load_localizer(golden["config"], golden["state_dict"], str(golden.get("name")))
+    if "bm_sample_mask" in extra:
+        comparison.merge(compare(extra["bm_sample_mask"], model.localizer.sample_mask.detach(), "extra.bm_sample_mask"))
+    load_mmaction2_weights(model, golden["state_dict"], str(golden.get("name")))
     with torch.no_grad():
-        confidence_map, start, end = model._forward(golden["input"])
-        comparison.merge(compare(golden["output"], dict(confidence_map=confidence_map, start=start, end=end),
-                                 "output"))
+        out = model(input_features=golden["input"])
+        maps = dict(confidence_map=out.confidence_map, start=out.start, end=out.end)
+        comparison.merge(compare(golden["output"], maps, "output"))
         if "post_processed" in extra:
-            out = model(golden["input"], return_loss=False, video_meta=golden["video_meta"])
-            comparison.merge(compare(extra["post_processed"], out, "extra.post_processed"))
+            reference = extra["post_processed"]
+            tested = model.localizer(golden["input"], return_loss=False, video_meta=golden["video_meta"])
+            comparison.merge(compare(reference, tested, "extra.post_processed"))
+            proposals = model.post_process(out, golden["video_meta"])
+            comparison.merge(compare([video["proposal_list"] for video in reference], proposals,
+                                     "extra.post_processed (post_process)"))
     return comparison
 
 
@@ -108,7 +112,10 @@ def check_ssn(golden: Dict[str, Any]) -> Comparison:
     return comparison
 
 
-register_kind("tem", check_tem)
-register_kind("pem", check_pem)
-register_kind("bmn", check_bmn)
-register_kind("ssn", check_ssn)
+# golden kind -> check(golden) -> Comparison
+KIND_HANDLERS: Dict[str, Callable[[Dict[str, Any]], Comparison]] = {
+    "tem": check_tem,
+    "pem": check_pem,
+    "bmn": check_bmn,
+    "ssn": check_ssn,
+}

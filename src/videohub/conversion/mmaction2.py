@@ -1,34 +1,40 @@
-"""mmaction2 v0.x checkpoints → videohub models.
+"""mmaction2 v0.x models → videohub configs and models.
 
 The pieces, each usable alone:
 
-* :func:`~videohub.conversion.config_reader.load_config` reads an mmaction2 ``.py`` config without
-  executing it;
-* :func:`arch_for_model_cfg` decides which videohub architecture an mmaction2 model dict is;
-* :func:`config_from_mmaction2` turns the model dict (and test pipeline) into a videohub config;
+* :func:`config_class_for` decides which videohub config class (architecture) an mmaction2 model
+  dict is, from the ``mmaction2_types`` every config class declares; :func:`arch_for_model_cfg`
+  gives its short name;
+* :func:`config_from_mmaction2` turns the model dict (and test pipeline) into that config:
+  recognizers, localizers and detectors alike;
 * :func:`read_checkpoint` reads a ``.pth`` with ``torch.load(weights_only=True)``;
-* :func:`~videohub.conversion.state_dict.convert_state_dict` renames the keys, strictly;
-* :func:`convert` does all of it and writes a Hugging Face folder; :func:`main` is the command line
-  of ``scripts/convert_mmaction2_checkpoint.py`` and ``videohub convert``.
+* :func:`build_model` builds the videohub model and loads the weights through
+  :func:`~videohub.conversion.state_dict.convert_state_dict` (strict key renaming).
+
+:func:`~videohub.conversion.config_reader.load_config` reads an mmaction2 ``.py`` config without
+executing it; :mod:`~videohub.conversion.converter` writes Hugging Face folders.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import os
 import pickle
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
+import numpy as np
 import torch
 
-from ..configuration_utils import RECOGNIZERS, RecognizerConfig
+from ..auto import CONFIG_CLASSES, AutoVideoConfig, AutoVideoModel
+from ..configuration_utils import RECOGNIZERS, DetectorConfig, LocalizerConfig, RecognizerConfig, VideoConfig
 from ..errors import CheckpointError, ConfigError
+from ..modeling_utils import VideoPreTrainedModel
+from ..registry import HEADS, accepted_arguments
 from ..utils import logging
-from .config_reader import load_config, load_config_text
-from .state_dict import convert_state_dict
+from .config_reader import load_config
+from .state_dict import convert_state_dict, skip_init
 
 logger = logging.get_logger(__name__)
 
@@ -39,6 +45,13 @@ TEST_CFG_FIELDS = {
     "feature_extraction": "feature_extraction",
     "fcn_test": "fcn_test",
 }
+# Test-pipeline steps that sample a clip's frames (the first one found sets ``num_frames``).
+SAMPLING_STEPS = ("SampleFrames", "DenseSampleFrames", "UntrimmedSampleFrames", "SampleAVAFrames")
+RECOGNIZER_KEYS = ("type", "backbone", "neck", "cls_head", "train_cfg", "test_cfg")
+# mmdet FastRCNN keys; ``neck`` must be None, ``pretrained``/``init_cfg`` are dropped (the checkpoint
+# holds every weight)
+DETECTOR_KEYS = ("type", "backbone", "roi_head", "train_cfg", "test_cfg", "neck", "pretrained", "init_cfg")
+
 
 def _part_type(model_cfg: Mapping[str, Any], part: str) -> Optional[str]:
     if part == "type":
@@ -47,28 +60,44 @@ def _part_type(model_cfg: Mapping[str, Any], part: str) -> Optional[str]:
     return value.get("type") if isinstance(value, Mapping) else None
 
 
-def arch_for_model_cfg(model_cfg: Mapping[str, Any]) -> str:
-    """The videohub architecture (``"tsn"``, ``"i3d"``, ...) of an mmaction2 recognizer model dict.
+def config_class_for(model_cfg: Mapping[str, Any]) -> Type[VideoConfig]:
+    """The videohub config class of an mmaction2 model dict.
+
+    The model's ``type`` selects the candidates: a recognizer wrapper (``Recognizer2D``,
+    ``Recognizer3D``, ``AudioRecognizer``) is matched against every recognizer config; any other
+    type (``BMN``, ``FastRCNN``, ...) only against the configs that list it under
+    ``mmaction2_types["type"]``. A candidate matches when any part type it declares in
+    ``mmaction2_types`` is the model's; the highest ``conversion_priority`` wins.
 
     Raises:
-        ConfigError: the model is not a recognizer, or no videohub architecture covers its parts.
+        ConfigError: ``model_cfg`` is not a dict, or no videohub architecture covers it.
     """
     if not isinstance(model_cfg, Mapping):
         raise ConfigError(f"an mmaction2 model config must be a dict, got {type(model_cfg).__name__}")
     model_type = model_cfg.get("type")
-    if model_type not in RECOGNIZERS:
-        raise ConfigError(
-            f"mmaction2 model type {model_type!r} is not supported by the recognizer conversion "
-            f"(expected one of {RECOGNIZERS}); localizers and detectors have their own tables"
-        )
-    from ..auto import CONFIG_CLASSES
-
-    recognizers = [c for c in CONFIG_CLASSES.values() if issubclass(c, RecognizerConfig) and c.mmaction2_types]
-    for config_class in sorted(recognizers, key=lambda c: -c.conversion_priority):
+    if model_type in RECOGNIZERS:
+        candidates = [c for c in CONFIG_CLASSES.values() if issubclass(c, RecognizerConfig)]
+    else:
+        candidates = [c for c in CONFIG_CLASSES.values() if model_type in c.mmaction2_types.get("type", ())]
+        if not candidates:
+            covered = sorted({t for c in CONFIG_CLASSES.values() for t in c.mmaction2_types.get("type", ())}
+                             | set(RECOGNIZERS))
+            raise ConfigError(f"no videohub architecture covers the mmaction2 model type {model_type!r} "
+                              f"(covered model types: {covered})")
+    for config_class in sorted(candidates, key=lambda c: -c.conversion_priority):
         if any(_part_type(model_cfg, part) in types for part, types in config_class.mmaction2_types.items()):
-            return config_class.model_type[len("videohub-"):]
+            return config_class
     parts = {p: _part_type(model_cfg, p) for p in ("type", "backbone", "neck", "cls_head")}
     raise ConfigError(f"no videohub architecture covers the mmaction2 model {parts}")
+
+
+def arch_for_model_cfg(model_cfg: Mapping[str, Any]) -> str:
+    """The videohub architecture (``"tsn"``, ``"i3d"``, ``"bmn"``, ...) of an mmaction2 model dict.
+
+    Raises:
+        ConfigError: as :func:`config_class_for`.
+    """
+    return config_class_for(model_cfg).model_type[len("videohub-"):]
 
 
 def _strip_pretrained(cfg: Any) -> Any:
@@ -87,23 +116,24 @@ def _strip_pretrained(cfg: Any) -> Any:
 
 def _sampling_step(test_pipeline: Optional[Sequence[Mapping[str, Any]]]) -> Optional[Mapping[str, Any]]:
     for step in test_pipeline or ():
-        if isinstance(step, Mapping) and step.get("type") in ("SampleFrames", "DenseSampleFrames", "SampleAVAFrames"):
+        if isinstance(step, Mapping) and step.get("type") in SAMPLING_STEPS:
             return step
     return None
 
 
-def num_frames_from_pipeline(recognizer: str, test_pipeline: Optional[Sequence[Mapping[str, Any]]]) -> Optional[int]:
+def num_frames_from_pipeline(model_type: str, test_pipeline: Optional[Sequence[Mapping[str, Any]]]) -> Optional[int]:
     """Time steps per clip the model sees from the test pipeline.
 
-    ``clip_len * num_clips`` for 2D models (``num_clips`` when ``FormatShape(input_format=
-    "NCHW_Flow")`` stacks each clip's flow frames into channels), ``clip_len`` for 3D and audio
-    models. Returns ``None`` when the pipeline has no sampling step.
+    ``clip_len * num_clips`` for 2D models (``model_type`` ``"Recognizer2D"``; ``num_clips`` when
+    ``FormatShape(input_format="NCHW_Flow")`` stacks each clip's flow frames into channels),
+    ``clip_len`` for the others (3D, audio, detectors). Returns ``None`` when the pipeline has no
+    sampling step.
     """
     step = _sampling_step(test_pipeline)
     if step is None:
         return None
     clip_len = int(step.get("clip_len", 1))
-    if recognizer == "Recognizer2D":
+    if model_type == "Recognizer2D":
         flow_stacked = any(isinstance(s, Mapping) and s.get("type") == "FormatShape"
                            and s.get("input_format") == "NCHW_Flow" for s in test_pipeline or ())
         return int(step.get("num_clips", 1)) * (1 if flow_stacked else clip_len)
@@ -117,7 +147,10 @@ def takes_rgb_video(model_cfg: Mapping[str, Any]) -> bool:
 
 
 def _split_model_cfg(cfg: Mapping[str, Any]) -> Tuple[Dict[str, Any], Optional[List[Dict[str, Any]]]]:
-    """Accept either a model dict or a whole config (``load_config`` output)."""
+    """``(model dict, test pipeline)`` of a model dict (no pipeline) or a whole config (``load_config`` output).
+
+    A whole config's test pipeline is its ``test_pipeline``, else ``data.test.pipeline``.
+    """
     if "model" in cfg and "type" not in cfg:
         pipeline = cfg.get("test_pipeline")
         if pipeline is None:
@@ -140,44 +173,25 @@ def _normalize_id2label(id2label: Any, num_classes: int) -> Dict[int, str]:
     return out
 
 
-def config_from_mmaction2(
-    model_cfg: Mapping[str, Any],
-    test_pipeline: Optional[Sequence[Mapping[str, Any]]] = None,
-    id2label: Optional[Union[Mapping[int, str], Sequence[str]]] = None,
-):
-    """The videohub config of an mmaction2 recognizer.
-
-    Args:
-        model_cfg: mmaction2's ``model`` dict (``type``, ``backbone``, ``neck``, ``cls_head``,
-            ``train_cfg``, ``test_cfg``); a whole config as returned by ``load_config`` works too
-            (its ``test_pipeline`` is then used when ``test_pipeline`` is ``None``).
-        test_pipeline: mmaction2 test pipeline; sets ``num_frames``. Default ``None`` (keep the
-            architecture's default).
-        id2label: Class names (dict or list of ``num_classes`` names). Default ``None``
-            (``LABEL_0`` ...).
-
-    Returns:
-        A ``VideoConfig`` subclass instance (``TSNConfig``, ``I3DConfig``, ...).
-    """
-    model_cfg, pipeline_from_cfg = _split_model_cfg(model_cfg)
-    test_pipeline = test_pipeline if test_pipeline is not None else pipeline_from_cfg
-    if model_cfg.get("type") == "FastRCNN":  # an AVA detector
-        from .ava_config import detector_config_from_mmaction2
-
-        return detector_config_from_mmaction2(model_cfg, test_pipeline, id2label)
-    arch = arch_for_model_cfg(model_cfg)
-    unknown = sorted(set(model_cfg) - {"type", "backbone", "neck", "cls_head", "train_cfg", "test_cfg"})
+def _check_keys(model_cfg: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    unknown = sorted(set(model_cfg) - set(allowed))
     if unknown:
-        raise ConfigError(f"mmaction2 model config has unknown key(s) {unknown}")
+        raise ConfigError(f"mmaction2 {model_cfg.get('type')} model config has unknown key(s) {unknown}; "
+                          f"expected {list(allowed)}")
+
+
+def _recognizer_fields(model_cfg: Dict[str, Any], test_pipeline: Optional[Sequence[Mapping[str, Any]]]
+                       ) -> Tuple[Dict[str, Any], int]:
+    """Config fields of an mmaction2 recognizer, and its number of classes."""
+    _check_keys(model_cfg, RECOGNIZER_KEYS)
     head = copy.deepcopy(model_cfg.get("cls_head"))
     if not isinstance(head, dict) or "num_classes" not in head:
         raise ConfigError(f"mmaction2 model config needs a cls_head dict with num_classes, got {head!r}")
-    recognizer = model_cfg["type"]
-    kwargs: Dict[str, Any] = dict(
+    fields: Dict[str, Any] = dict(
         backbone=_strip_pretrained(copy.deepcopy(model_cfg["backbone"])),
         neck=copy.deepcopy(model_cfg.get("neck")),
         cls_head=head,
-        recognizer=recognizer,
+        recognizer=model_cfg["type"],
         train_cfg=copy.deepcopy(model_cfg.get("train_cfg")),
     )
     test_cfg = model_cfg.get("test_cfg") or {}
@@ -186,22 +200,94 @@ def config_from_mmaction2(
         raise ConfigError(f"mmaction2 test_cfg has unknown key(s) {unknown}; videohub knows {sorted(TEST_CFG_FIELDS)}")
     for key, field_name in TEST_CFG_FIELDS.items():
         if key in test_cfg:
-            kwargs[field_name] = test_cfg[key]
+            fields[field_name] = test_cfg[key]
     if "average_clips" not in test_cfg:
-        if recognizer != "SkeletonGCN":  # SkeletonGCN tests one clip and never averages
+        if model_cfg["type"] != "SkeletonGCN":  # SkeletonGCN tests one clip and never averages
             logger.warning("mmaction2 test_cfg has no average_clips (mmaction2 would refuse to test); using 'score'")
-        kwargs["average_clips"] = "score"
-    num_frames = num_frames_from_pipeline(recognizer, test_pipeline)
+        fields["average_clips"] = "score"
+    num_frames = num_frames_from_pipeline(model_cfg["type"], test_pipeline)
     if num_frames is not None:
-        kwargs["num_frames"] = num_frames
+        fields["num_frames"] = num_frames
+    return fields, int(head["num_classes"])
+
+
+def _detector_fields(model_cfg: Dict[str, Any], test_pipeline: Optional[Sequence[Mapping[str, Any]]]
+                     ) -> Tuple[Dict[str, Any], int]:
+    """Config fields of an mmaction2/mmdet detector (``FastRCNN``), and its number of classes (class 0 included)."""
+    _check_keys(model_cfg, DETECTOR_KEYS)
+    if model_cfg.get("neck") is not None:
+        raise ConfigError(f"mmaction2 {model_cfg['type']} config has a neck {model_cfg['neck']!r}; "
+                          "the AVA detectors have none")
+    roi_head = copy.deepcopy(model_cfg.get("roi_head"))
+    bbox_head = roi_head.get("bbox_head") if isinstance(roi_head, dict) else None
+    if not isinstance(bbox_head, dict) or "type" not in bbox_head:
+        raise ConfigError(f"mmaction2 detector config needs a roi_head.bbox_head dict with a type, got {roi_head!r}")
+    bbox_head.setdefault("num_classes", accepted_arguments(HEADS.get(bbox_head["type"]))["num_classes"].default)
+    num_classes = bbox_head["num_classes"]
+    fields: Dict[str, Any] = dict(
+        backbone=_strip_pretrained(copy.deepcopy(model_cfg["backbone"])),
+        roi_head=roi_head,
+        train_cfg=copy.deepcopy(model_cfg.get("train_cfg")),
+        test_cfg=copy.deepcopy(model_cfg.get("test_cfg")),
+    )
+    num_frames = num_frames_from_pipeline(model_cfg["type"], test_pipeline)
+    if num_frames is not None:
+        fields["num_frames"] = num_frames
+    return fields, int(num_classes)
+
+
+def _localizer_fields(model_cfg: Dict[str, Any], test_pipeline: Optional[Sequence[Mapping[str, Any]]]
+                      ) -> Tuple[Dict[str, Any], Optional[int]]:
+    """Config fields of an mmaction2 localizer: its constructor arguments, which are the config's fields."""
+    return _strip_pretrained({k: copy.deepcopy(v) for k, v in model_cfg.items() if k != "type"}), None
+
+
+# task base -> the function giving (config fields, number of classes or None) of an mmaction2 model dict
+TASK_FIELDS: Tuple[Tuple[type, Callable[..., Tuple[Dict[str, Any], Optional[int]]]], ...] = (
+    (RecognizerConfig, _recognizer_fields),
+    (LocalizerConfig, _localizer_fields),
+    (DetectorConfig, _detector_fields),
+)
+
+
+def config_from_mmaction2(
+    model_cfg: Mapping[str, Any],
+    test_pipeline: Optional[Sequence[Mapping[str, Any]]] = None,
+    id2label: Optional[Union[Mapping[int, str], Sequence[str]]] = None,
+    **overrides: Any,
+) -> VideoConfig:
+    """The videohub config of an mmaction2 model.
+
+    Recognizers: ``backbone``/``neck``/``cls_head`` go in unchanged (``pretrained`` URLs become
+    ``None``), ``test_cfg`` keys become config fields, ``num_labels`` is ``cls_head.num_classes``.
+    Localizers: the constructor arguments are the config's fields. Detectors: ``backbone``,
+    ``roi_head``, ``train_cfg`` and ``test_cfg``; ``num_labels`` is the bbox head's ``num_classes``.
+
+    Args:
+        model_cfg: mmaction2's ``model`` dict; a whole config as returned by ``load_config`` works
+            too (its test pipeline is then used when ``test_pipeline`` is ``None``).
+        test_pipeline: mmaction2 test pipeline; its sampling step sets ``num_frames``. Default
+            ``None`` (keep the architecture's default).
+        id2label: Class names (dict or list of ``num_classes`` names). Default ``None``
+            (``LABEL_0`` ...).
+        **overrides: Further config fields, set when the config is made (e.g. ``num_labels=10``).
+
+    Returns:
+        An instance of the config class :func:`config_class_for` picks (``TSNConfig``, ``BMNConfig``, ...).
+    """
+    model_cfg, pipeline_from_cfg = _split_model_cfg(model_cfg)
+    test_pipeline = test_pipeline if test_pipeline is not None else pipeline_from_cfg
+    config_class = config_class_for(model_cfg)
+    fields_of = next(fn for base, fn in TASK_FIELDS if issubclass(config_class, base))
+    fields, num_classes = fields_of(model_cfg, test_pipeline)
     if id2label is not None:
-        labels = _normalize_id2label(id2label, int(head["num_classes"]))
-        kwargs["id2label"] = labels
-        kwargs["label2id"] = {v: k for k, v in labels.items()}
-
-    from ..auto import AutoVideoConfig
-
-    return AutoVideoConfig.for_model_type(f"videohub-{arch}", **kwargs)
+        if num_classes is None:
+            raise ConfigError(f"id2label was given, but the mmaction2 {model_cfg['type']} model has no classes")
+        labels = _normalize_id2label(id2label, num_classes)
+        fields["id2label"] = labels
+        fields["label2id"] = {v: k for k, v in labels.items()}
+    fields.update(overrides)
+    return AutoVideoConfig.for_model_type(config_class.model_type, **fields)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,8 +322,6 @@ def _file_sha256(path: str) -> str:
 
 def _numpy_safe_globals() -> List[Any]:
     """numpy scalar/dtype reconstructors that mmcv meta dicts may contain (data only, no code)."""
-    import numpy as np
-
     names = []
     core = getattr(np, "_core", None) or np.core
     names.append(core.multiarray.scalar)
@@ -308,25 +392,33 @@ def read_label_map(path: str) -> Dict[int, str]:
     return {i: line.strip() for i, line in enumerate(lines)}
 
 
-def build_model(config, state_dict: Mapping[str, torch.Tensor], source: str = "checkpoint"):
+def load_mmaction2_weights(model: VideoPreTrainedModel, state_dict: Mapping[str, torch.Tensor],
+                           source: str = "checkpoint") -> VideoPreTrainedModel:
+    """Load an mmaction2 ``state_dict`` into the videohub ``model`` through its task's key table, strictly.
+
+    ``source`` names the checkpoint in error messages (default ``"checkpoint"``). Returns the model
+    in eval mode.
+    """
+    expected = {k: v.shape for k, v in model.state_dict().items()}
+    model.load_state_dict(convert_state_dict(state_dict, model.config, expected=expected, source=source), strict=True)
+    return model.eval()
+
+
+def build_model(config: VideoConfig, state_dict: Mapping[str, torch.Tensor],
+                source: str = "checkpoint") -> VideoPreTrainedModel:
     """Build the videohub model of ``config`` and load the mmaction2 ``state_dict`` into it, strictly.
 
     The random initialization is skipped: the strict load overwrites every parameter and buffer.
     ``source`` names the checkpoint in error messages (default ``"checkpoint"``). Returns the model
     in eval mode.
     """
-    from ..auto import AutoVideoModel
-    from .state_dict import skip_init
-
     with skip_init():
         model = AutoVideoModel.from_config(config)
-    expected = {k: v.shape for k, v in model.state_dict().items()}
-    converted = convert_state_dict(state_dict, config, expected=expected, source=source)
-    model.load_state_dict(converted, strict=True)
-    return model.eval()
+    return load_mmaction2_weights(model, state_dict, source)
 
 
-def init_recognizer(config: Union[str, Mapping[str, Any]], checkpoint: Optional[str] = None, device: str = "cpu"):
+def init_recognizer(config: Union[str, Mapping[str, Any]], checkpoint: Optional[str] = None,
+                    device: str = "cpu") -> VideoPreTrainedModel:
     """Build a videohub recognizer from an mmaction2 config, optionally with its checkpoint.
 
     The counterpart of ``mmaction.apis.init_recognizer``.
@@ -339,165 +431,6 @@ def init_recognizer(config: Union[str, Mapping[str, Any]], checkpoint: Optional[
     cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else config
     vh_config = config_from_mmaction2(cfg)
     if checkpoint is None:
-        from ..auto import AutoVideoModel
-
         return AutoVideoModel.from_config(vh_config).eval().to(device)
     ckpt = read_checkpoint(checkpoint)
     return build_model(vh_config, ckpt.state_dict, source=ckpt.path).to(device)
-
-
-# ---------------------------------------------------------------------------------------------
-# the conversion command
-# ---------------------------------------------------------------------------------------------
-
-
-def download_checkpoint(url: str, cache_dir: str) -> str:
-    """Download ``url`` into ``cache_dir`` once and return the local path.
-
-    OpenMMLab names published checkpoints ``<name>-<first 8 hex digits of sha256>.pth``; that
-    prefix is checked (a mismatch raises :class:`CheckpointError` and keeps nothing).
-    """
-    import re
-
-    os.makedirs(cache_dir, exist_ok=True)
-    filename = os.path.basename(url)
-    target = os.path.join(cache_dir, filename)
-    if not os.path.isfile(target):
-        match = re.search(r"-([a-f0-9]{8,})\.pth$", filename)
-        logger.warning("downloading %s", url)
-        try:
-            torch.hub.download_url_to_file(url, target, hash_prefix=match.group(1) if match else None)
-        except RuntimeError as exc:  # torch.hub's sha256 prefix check
-            raise CheckpointError(f"{url}: {exc}") from None
-    return target
-
-
-def convert(
-    output: str,
-    checkpoint: Optional[str] = None,
-    config: Optional[str] = None,
-    preset: Optional[str] = None,
-    label_map: Optional[str] = None,
-    push_to_hub: Optional[str] = None,
-    cache_dir: Optional[str] = None,
-):
-    """Convert an mmaction2 checkpoint into a Hugging Face folder.
-
-    Writes ``model.safetensors``, ``config.json``, ``preprocessor_config.json`` (from the test
-    pipeline; models fed audio features or optical flow have none) and ``README.md`` (the model
-    card) into ``output``.
-
-    Args:
-        output: Output folder.
-        checkpoint: mmaction2 ``.pth``. Default ``None``: with ``preset``, the published checkpoint is
-            downloaded (its sha256 prefix is checked).
-        config: mmaction2 config file. Default ``None``: the preset's config, else the config text
-            mmcv stored in the checkpoint's ``meta``.
-        preset: A preset name (see :mod:`videohub.conversion.presets`). Default ``None``.
-        label_map: Class-name file, one per line. Default ``None``.
-        push_to_hub: Hub repo id to upload the folder to. Default ``None``.
-        cache_dir: Download folder for preset checkpoints. Default ``~/.cache/videohub/mmaction2``.
-
-    Returns:
-        The converted model (in eval mode).
-    """
-    from ..localization.conversion import LOCALIZER_TYPES, localizer_from_mmaction2
-    from . import cards, presets
-
-    entry = presets.get_preset(preset) if preset else None
-    if checkpoint is None:
-        if entry is None:
-            raise ConfigError("--checkpoint is required unless --preset names a published checkpoint")
-        cache_dir = cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "videohub", "mmaction2")
-        checkpoint = download_checkpoint(entry["checkpoint_url"], cache_dir)
-    ckpt = read_checkpoint(checkpoint)
-
-    if config is not None:
-        cfg = load_config(config)
-        model_cfg, test_pipeline = _split_model_cfg(cfg)
-    elif entry is not None:
-        model_cfg, test_pipeline = entry["model"], entry["test_pipeline"]
-    elif isinstance(ckpt.meta.get("config"), str):
-        cfg = load_config_text(ckpt.meta["config"], filename=f"{ckpt.path}[meta.config]")
-        model_cfg, test_pipeline = _split_model_cfg(cfg)
-    else:
-        raise ConfigError(f"{ckpt.path}: no --config or --preset given and the checkpoint's meta holds no config text")
-
-    id2label = read_label_map(label_map) if label_map else None
-    if model_cfg.get("type") in LOCALIZER_TYPES:  # localizers: feature sequences in, no video processor
-        model = localizer_from_mmaction2(model_cfg, ckpt.state_dict, source=ckpt.path)
-        vh_config, test_pipeline = model.config, None
-    else:
-        vh_config = config_from_mmaction2(model_cfg, test_pipeline, id2label)
-        model = build_model(vh_config, ckpt.state_dict, source=ckpt.path)
-
-    os.makedirs(output, exist_ok=True)
-    model.save_pretrained(output)
-    if test_pipeline and model_cfg.get("type") == "FastRCNN":
-        logger.info("an AVA detector takes key-frame clips and person boxes (SampleAVAFrames): no video processor "
-                    "is written; see docs/detection.md for its pipeline")
-    elif test_pipeline:
-        from ..processing import VideoProcessor
-
-        if takes_rgb_video(model_cfg):
-            VideoProcessor.from_mmaction2_pipeline(test_pipeline).save_pretrained(output)
-        else:
-            logger.warning("the model does not take RGB frames (audio features or optical flow): "
-                           "no video processor is written")
-
-    repo_id = push_to_hub or (cards.repo_id_for(entry) if entry else os.path.basename(os.path.abspath(output)))
-    if entry is not None:
-        card = cards.preset_card(entry, repo_id=repo_id, sha256=ckpt.sha256)
-    else:
-        card = cards.conversion_card(vh_config, repo_id=repo_id, source=ckpt.path, sha256=ckpt.sha256)
-    card.save(os.path.join(output, "README.md"))
-
-    if push_to_hub:
-        from huggingface_hub import create_repo, upload_folder
-
-        create_repo(push_to_hub, exist_ok=True)
-        upload_folder(repo_id=push_to_hub, folder_path=output,
-                      commit_message=f"Convert mmaction2 checkpoint {os.path.basename(ckpt.path)}")
-    return model
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Command-line options of the converter."""
-    parser = argparse.ArgumentParser(
-        prog="convert_mmaction2_checkpoint",
-        description="Convert an mmaction2 v0.x recognizer checkpoint into a videohub (Hugging Face) model folder.",
-    )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--config", help="mmaction2 config file (.py); read without executing it")
-    source.add_argument("--preset", help="name of a published mmaction2 checkpoint (see --list-presets)")
-    parser.add_argument("--checkpoint", help="mmaction2 .pth file (default with --preset: download the published one)")
-    parser.add_argument("--output", help="output folder")
-    parser.add_argument("--push-to-hub", metavar="ORG/NAME", help="upload the folder to this Hub repo")
-    parser.add_argument("--label-map", metavar="LABELS.TXT", help="class names, one per line")
-    parser.add_argument("--cache-dir", help="download folder for preset checkpoints")
-    parser.add_argument("--list-presets", action="store_true", help="print the preset names and exit")
-    return parser
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the converter with command-line arguments ``argv`` (default ``sys.argv[1:]``)."""
-    args = build_parser().parse_args(argv)
-    if args.list_presets:
-        from .presets import list_presets
-
-        for entry in list_presets():
-            print(f"{entry['name']}\t{entry['arch']}\t{entry['dataset']}")
-        return 0
-    if not args.output:
-        build_parser().error("--output is required")
-    convert(
-        output=args.output,
-        checkpoint=args.checkpoint,
-        config=args.config,
-        preset=args.preset,
-        label_map=args.label_map,
-        push_to_hub=args.push_to_hub,
-        cache_dir=args.cache_dir,
-    )
-    print(f"wrote {args.output}")
-    return 0

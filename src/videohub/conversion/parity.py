@@ -4,19 +4,22 @@
 ``shared/parity/README.md``), decides from each file's ``kind`` what to build, runs it and compares
 with the stored reference; :func:`check_funcs` does the same for ``golden_funcs.pt`` (metrics,
 localization functions and pipeline steps). A comparison passes when
-``|a - b| <= 1e-4 * max|ref| + 1e-5`` holds for every element (NaN must match NaN). One
-exception, stated in the golden README: uint8 images produced by interpolating steps (``Resize``
-through ``cv2.resize``) may differ by one intensity level, because OpenCV's SIMD code paths differ
-between CPUs (on the machine videohub was developed on, ``cv2.resize`` itself, same OpenCV 5.0.0,
-differs by 1 in one pixel of the bicubic case). So those images get an absolute tolerance of 1.
+``|a - b| <= 1e-4 * max|ref| + 1e-5`` holds for every element (NaN must match NaN; see
+:mod:`~videohub.conversion.comparison`). One exception, stated in the golden README: uint8 images
+produced by interpolating steps (``Resize`` through ``cv2.resize``) may differ by one intensity
+level, because OpenCV's SIMD code paths differ between CPUs (on the machine videohub was developed
+on, ``cv2.resize`` itself, same OpenCV 5.0.0, differs by 1 in one pixel of the bicubic case). So
+those images get an absolute tolerance of 1.
 
-Kinds are handled by functions registered with :func:`register_kind`; the recognizer kinds
-(``rec2d``, ``rec3d``, ``audio``) are built in. A file of a kind without a handler fails with
-"not yet supported: <kind>"; the localization and detection issues register their handlers.
+:data:`KIND_HANDLERS` maps each kind to its check: the recognizer kinds (``rec2d``, ``rec3d``,
+``audio``, ``skeleton``) here, the localizer kinds from :mod:`~videohub.conversion.localizers` and
+the detection kinds from :mod:`~videohub.conversion.detection`. A file of a kind without a handler
+fails with "not yet supported: <kind>".
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
 import importlib
 import os
@@ -27,10 +30,12 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy as np
 import torch
 
+from ..registry import PIPELINES
+from . import detection, localizers
+from .comparison import Comparison, compare
 from .golden import materialize_state_dict
+from .mmaction2 import build_model, config_from_mmaction2
 
-RTOL = 1e-4
-ATOL = 1e-5
 RECOGNIZER_KINDS = ("rec2d", "rec3d", "audio")
 FUNCS_KIND = "funcs"
 # Error of a file whose kind no handler checks yet (an architecture not built yet).
@@ -44,34 +49,6 @@ PIPELINE_MODULE = "mmaction.datasets.pipelines"
 # Pipeline steps whose uint8 ``imgs`` come from cv2 interpolation (tolerance: one intensity level).
 INTERPOLATING_STEPS = ("Resize",)
 UINT8_INTERPOLATION_ATOL = 1.0
-
-
-@dataclass
-class Comparison:
-    """Worst error over the compared values of one check.
-
-    Attributes:
-        max_abs: Largest ``|a - b|``.
-        max_ref: Largest ``|ref|`` of the leaf where ``max_abs`` occurred (for the relative error).
-        failures: Human-readable descriptions of every mismatch.
-    """
-
-    max_abs: float = 0.0
-    max_ref: float = 0.0
-    failures: List[str] = field(default_factory=list)
-
-    @property
-    def rel(self) -> float:
-        return self.max_abs / self.max_ref if self.max_ref > 0 else self.max_abs
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def merge(self, other: "Comparison") -> None:
-        if other.rel > self.rel or (self.max_abs == 0 and other.max_abs > 0):
-            self.max_abs, self.max_ref = other.max_abs, other.max_ref
-        self.failures.extend(other.failures)
 
 
 @dataclass
@@ -99,104 +76,8 @@ class Result:
 
 
 # ---------------------------------------------------------------------------------------------
-# comparison of nested outputs
-# ---------------------------------------------------------------------------------------------
-
-
-def _to_numpy(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return value
-
-
-def _numeric(value: Any) -> Optional[np.ndarray]:
-    """``value`` as a numeric array, or ``None`` if it is not a (rectangular) numeric value."""
-    value = _to_numpy(value)
-    if isinstance(value, (str, bytes, dict)) or value is None:
-        return None
-    if isinstance(value, (list, tuple)) and any(isinstance(v, (torch.Tensor, np.ndarray)) for v in value):
-        return None
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):
-        return None
-    if array.dtype.kind not in "biuf":
-        return None
-    return array
-
-
-def compare(ref: Any, out: Any, path: str = "output", uint8_atol: float = 0.0) -> Comparison:
-    """Compare a reference value with videohub's, recursively through dicts, lists and tuples.
-
-    Args:
-        ref: The reference value.
-        out: videohub's value.
-        path: Name of the value in messages. Default ``"output"``.
-        uint8_atol: Extra absolute tolerance for uint8 arrays (interpolated images). Default 0.
-    """
-    result = Comparison()
-    ref_arr, out_arr = _numeric(ref), _numeric(out)
-    if ref_arr is not None:
-        if out_arr is None:
-            result.failures.append(f"{path}: expected a numeric value, got {type(out).__name__}")
-            return result
-        if ref_arr.shape != out_arr.shape:
-            result.failures.append(f"{path}: shape {tuple(out_arr.shape)}, expected {tuple(ref_arr.shape)}")
-            return result
-        if ref_arr.dtype.kind == "b" or out_arr.dtype.kind == "b":
-            ref_arr, out_arr = ref_arr.astype(np.float64), out_arr.astype(np.float64)
-        a, b = ref_arr.astype(np.float64), out_arr.astype(np.float64)
-        nan_a, nan_b = np.isnan(a), np.isnan(b)
-        if (nan_a != nan_b).any():
-            result.failures.append(f"{path}: NaN at different positions")
-            return result
-        finite = ~nan_a
-        if not finite.any():
-            return result
-        diff = np.abs(a[finite] - b[finite])
-        max_ref = float(np.abs(a[finite]).max())
-        max_abs = float(diff.max()) if diff.size else 0.0
-        result.max_abs, result.max_ref = max_abs, max_ref
-        atol = ATOL + (uint8_atol if ref_arr.dtype == np.uint8 else 0.0)
-        if max_abs > RTOL * max_ref + atol:
-            result.failures.append(f"{path}: max |a-b| = {max_abs:.3e} > {RTOL:g} * {max_ref:.3e} + {atol:g}")
-        return result
-    ref, out = _to_numpy(ref), _to_numpy(out)
-    if isinstance(ref, dict):
-        if not isinstance(out, dict):
-            result.failures.append(f"{path}: expected a dict, got {type(out).__name__}")
-            return result
-        missing = [k for k in ref if k not in out]
-        if missing:
-            result.failures.append(f"{path}: missing keys {missing}")
-        for key in ref:
-            if key in out:
-                result.merge(compare(ref[key], out[key], f"{path}[{key!r}]", uint8_atol))
-        return result
-    if isinstance(ref, (list, tuple)):
-        if not isinstance(out, (list, tuple, np.ndarray)) or len(out) != len(ref):
-            got = len(out) if hasattr(out, "__len__") else type(out).__name__
-            result.failures.append(f"{path}: expected {len(ref)} items, got {got}")
-            return result
-        for i, (r, o) in enumerate(zip(ref, out)):
-            result.merge(compare(r, o, f"{path}[{i}]", uint8_atol))
-        return result
-    if ref != out:
-        result.failures.append(f"{path}: {out!r} != expected {ref!r}")
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
 # model kinds
 # ---------------------------------------------------------------------------------------------
-
-KindHandler = Callable[[Dict[str, Any]], Comparison]
-_KIND_HANDLERS: Dict[str, KindHandler] = {}
-
-
-def register_kind(kind: str, handler: KindHandler) -> None:
-    """Check golden files of ``kind`` with ``handler(golden) -> Comparison`` (for later families)."""
-    _KIND_HANDLERS[kind] = handler
 
 
 def recognizer_inputs(kind: str, x: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -217,8 +98,6 @@ def recognizer_inputs(kind: str, x: torch.Tensor) -> Dict[str, torch.Tensor]:
 
 def check_recognizer(golden: Dict[str, Any]) -> Comparison:
     """Convert a recognizer golden file, run it, compare clip scores and averaged test output."""
-    from .mmaction2 import build_model, config_from_mmaction2
-
     config = config_from_mmaction2(golden["config"])
     model = build_model(config, golden["state_dict"], source=str(golden.get("name")))
     inputs = recognizer_inputs(golden["kind"], golden["input"])
@@ -235,15 +114,9 @@ def check_recognizer(golden: Dict[str, Any]) -> Comparison:
     return comparison
 
 
-for _kind in RECOGNIZER_KINDS:
-    register_kind(_kind, check_recognizer)
-
-
 def check_skeleton(golden: Dict[str, Any]) -> Comparison:
     """Kind ``skeleton`` (mmaction2 ``SkeletonGCN``): keypoints ``(N, C, T, V, M)`` are ``keypoints`` as
     they are; compare the head's scores, ``extra.test_output`` and ``extra.backbone_feat``."""
-    from .mmaction2 import build_model, config_from_mmaction2
-
     config = config_from_mmaction2(golden["config"])
     model = build_model(config, golden["state_dict"], source=str(golden.get("name")))
     with torch.no_grad():
@@ -257,7 +130,13 @@ def check_skeleton(golden: Dict[str, Any]) -> Comparison:
     return comparison
 
 
-register_kind("skeleton", check_skeleton)
+# golden kind -> check(golden) -> Comparison
+KIND_HANDLERS: Dict[str, Callable[[Dict[str, Any]], Comparison]] = {
+    **{kind: check_recognizer for kind in RECOGNIZER_KINDS},
+    "skeleton": check_skeleton,
+    **localizers.KIND_HANDLERS,
+    **detection.KIND_HANDLERS,
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,6 +170,7 @@ def videohub_function(mm_name: str) -> Callable:
 
 
 def check_function_case(case: Dict[str, Any]) -> Comparison:
+    """Call the videohub counterpart of ``case["func"]`` with the case's arguments; compare its result."""
     fn = videohub_function(case["func"])
     args = _as_numpy_tree(tuple(case["args"]))
     kwargs = _as_numpy_tree(dict(case["kwargs"]))
@@ -298,9 +178,7 @@ def check_function_case(case: Dict[str, Any]) -> Comparison:
 
 
 def check_pipeline_case(case: Dict[str, Any]) -> Comparison:
-    from ..data import pipelines  # noqa: F401  (registers every step)
-    from ..registry import PIPELINES
-
+    """Build the pipeline step ``case["op"]``, run it on ``results_in`` (seeded), compare with ``results_out``."""
     op = case["op"]
     if not op.startswith(PIPELINE_MODULE + "."):
         raise AttributeError(f"unknown pipeline module in {op!r}")
@@ -315,7 +193,7 @@ def check_pipeline_case(case: Dict[str, Any]) -> Comparison:
     comparison = compare(case["results_out"], out, name, uint8_atol=atol)
     extra = sorted(set(out) - set(case["results_out"]))
     if extra:
-        comparison.failures.append(f"{op.rsplit('.', 1)[-1]}: keys not added by mmaction2: {extra}")
+        comparison.failures.append(f"{name}: keys not added by mmaction2: {extra}")
     return comparison
 
 
@@ -368,7 +246,7 @@ def check_file(path: str, kinds: Optional[Iterable[str]] = None) -> Optional[Res
         comparison, details = check_funcs(data)
         error = f"{len(details)} case(s) failed" if details else None
         return Result(name, kind, comparison, error=error, details=details)
-    handler = _KIND_HANDLERS.get(kind)
+    handler = KIND_HANDLERS.get(kind)
     if handler is None:
         return Result(name, kind, Comparison(), error=f"{UNSUPPORTED_PREFIX}{kind}")
     try:
@@ -398,8 +276,6 @@ def check_golden_dir(directory: str, kinds: Optional[Sequence[str]] = None) -> L
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line of ``scripts/check_parity.py``: one line per file, exit 1 if any fails."""
-    import argparse
-
     parser = argparse.ArgumentParser(
         prog="check_parity",
         description="Compare videohub with the mmaction2 golden files of one or more directories.",
@@ -436,7 +312,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"no golden file of kinds {args.kinds} in {' '.join(args.golden_dir)}")
         return 1
     return 1 if failed else 0
-
-
-from . import localizers as _localizers  # noqa: E402,F401  (registers the tem/pem/bmn/ssn handlers)
-from . import detection as _detection  # noqa: E402,F401  (registers roi_extractor, bbox_head_ava, fbo_head, ava_detector, backbone)

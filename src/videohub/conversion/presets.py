@@ -14,10 +14,12 @@ The data (``presets_data/zoo.json``) is extracted from the mmaction2 0.24.1 whee
 * ``metadata``: the metafile's training facts (pretraining, resolution, epochs, FLOPs, ...).
 
 Datasets covered: Kinetics-400, Something-Something V1/V2, UCF101, HMDB51, ActivityNet v1.3 and
-AVA v2.1/v2.2. Recognizers map onto videohub architectures through
-:func:`~videohub.conversion.mmaction2.arch_for_model_cfg`; localizer (BMN, BSN) and detector (AVA)
-entries are recorded too and become presets once their family has a key table
-(:func:`~videohub.conversion.state_dict.register_key_table`).
+AVA v2.1/v2.2. Every entry maps onto a videohub architecture through the ``mmaction2_types`` of the
+config classes (:func:`~videohub.conversion.mmaction2.config_class_for`), which also give its
+family (recognizer, localizer, detector); a BSN entry (a TEM and a PEM config) is the ``bsn`` pair.
+The recognizer entries are the presets (:func:`list_presets`, :func:`get_preset`,
+:func:`preset_config`, model cards); localizer and detector entries are recorded for when presets
+cover their families (their checkpoints convert with ``--config`` and ``--checkpoint``).
 
 Regenerate with ``python -m videohub.conversion.presets --mim-dir <wheel>/mmaction/.mim``.
 """
@@ -31,9 +33,14 @@ import functools
 import json
 import os
 import re
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+import yaml
+
+from ..configuration_utils import RECOGNIZERS, DetectorConfig, LocalizerConfig, RecognizerConfig, VideoConfig
 from ..errors import ConfigError
+from .config_reader import load_config
+from .mmaction2 import SAMPLING_STEPS, config_class_for, config_from_mmaction2
 
 ZOO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets_data", "zoo.json")
 MMACTION2_VERSION = "0.24.1"
@@ -50,14 +57,16 @@ DATASETS: Dict[str, str] = {
     "AVA v2.2": "ava22",
 }
 
-# mmaction2 model types of localizers and detectors -> (family, videohub architecture).
-NON_RECOGNIZERS: Dict[str, tuple] = {
-    "BMN": ("localizer", "bmn"),
-    "TEM": ("localizer", "bsn"),
-    "PEM": ("localizer", "bsn"),
-    "SSN": ("localizer", "ssn"),
-    "FastRCNN": ("detector", "ava"),
+# task of a config class -> the family recorded in the zoo entries.
+FAMILIES: Dict[str, str] = {
+    RecognizerConfig.task: "recognizer",
+    LocalizerConfig.task: "localizer",
+    DetectorConfig.task: "detector",
 }
+# The family whose entries are presets (listed, converted with --preset, given model cards).
+READY_FAMILY = "recognizer"
+# A zoo entry of two configs: BSN's TEM and PEM, trained and published together.
+BSN_PAIR = ("localizer", "bsn")
 
 _SAMPLING = re.compile(r"^\d+x\d+x\d+$")
 _EPOCHS = re.compile(r"^\d+e$")
@@ -95,22 +104,16 @@ def load_zoo() -> Dict[str, Any]:
 
 
 def is_ready(entry: Dict[str, Any]) -> bool:
-    """Whether videohub can convert ``entry`` now (recognizers; other families once their table exists)."""
-    if entry.get("arch") is None:
-        return False
-    if entry.get("family") == "recognizer":
-        return True
-    from .state_dict import _TABLES
-
-    return f"videohub-{entry['arch']}" in _TABLES
+    """Whether ``entry`` is a preset now (a recognizer)."""
+    return entry.get("arch") is not None and entry.get("family") == READY_FAMILY
 
 
 def list_presets(include_pending: bool = False) -> List[Dict[str, Any]]:
     """The preset entries (copies), in zoo order.
 
     Args:
-        include_pending: Also list localizer/detector entries whose conversion table does not exist
-            yet. Default ``False``.
+        include_pending: Also list the localizer/detector entries that are not presets yet.
+            Default ``False``.
     """
     return [copy.deepcopy(e) for e in _zoo()["entries"] if include_pending or is_ready(e)]
 
@@ -121,7 +124,8 @@ def get_preset(name: str) -> Dict[str, Any]:
         if entry["name"] == name:
             if not is_ready(entry):
                 raise ConfigError(
-                    f"preset {name!r} is a {entry['family']} ({entry['arch']}); videohub cannot convert it yet"
+                    f"preset {name!r} is a {entry['family']} ({entry['arch']}); presets cover {READY_FAMILY}s "
+                    "only so far: convert its checkpoint with --config and --checkpoint"
                 )
             return copy.deepcopy(entry)
     names = [e["name"] for e in _zoo()["entries"]]
@@ -133,6 +137,22 @@ def get_preset(name: str) -> Dict[str, Any]:
 def collection(name: str) -> Dict[str, Any]:
     """The paper and README of an mmaction2 model collection (``"TSN"``, ``"SlowFast"``, ...)."""
     return copy.deepcopy(_zoo()["collections"].get(name, {}))
+
+
+def preset_config(name: str, id2label: Optional[Union[Mapping[int, str], Sequence[str]]] = None,
+                  **overrides: Any) -> VideoConfig:
+    """The videohub config of preset ``name``, as the converter makes it.
+
+    ``num_frames`` follows the preset's test pipeline (3D models: its ``clip_len``; 2D models: the
+    segments of all test clips), ``num_labels`` its head.
+
+    Args:
+        name: The preset name.
+        id2label: Class names (the head's ``num_classes`` of them). Default ``None`` (``LABEL_0`` ...).
+        **overrides: Further config fields, set when the config is made (e.g. ``num_labels=10``).
+    """
+    entry = get_preset(name)
+    return config_from_mmaction2(entry["model"], entry["test_pipeline"], id2label, **overrides)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,7 +206,7 @@ def test_protocol(test_pipeline: Optional[Sequence[Dict[str, Any]]]) -> Optional
     """
     if not test_pipeline:
         return None
-    sampler = next((s for s in test_pipeline if s.get("type") in ("SampleFrames", "DenseSampleFrames", "UntrimmedSampleFrames", "SampleAVAFrames")), None)
+    sampler = next((s for s in test_pipeline if s.get("type") in SAMPLING_STEPS), None)
     if sampler is None:
         return None
     clips = int(sampler.get("num_clips", 1))
@@ -220,28 +240,20 @@ def _jsonable(value: Any) -> Any:
 
 def _classify(model_cfg: Dict[str, Any], config_path: str) -> tuple:
     """``(family, arch, reason)``: arch ``None`` with a reason when videohub does not cover it."""
-    from ..configuration_utils import RECOGNIZERS
-    from .mmaction2 import arch_for_model_cfg
-
     if "/skeleton/" in config_path:
         return "recognizer", None, "skeleton-based model (pose heatmap input); videohub processes RGB video"
     model_type = model_cfg.get("type")
-    if model_type in NON_RECOGNIZERS:
-        return NON_RECOGNIZERS[model_type] + (None,)
-    if model_type in RECOGNIZERS:
-        try:
-            return "recognizer", arch_for_model_cfg(model_cfg), None
-        except ConfigError as exc:
+    try:
+        config_class = config_class_for(model_cfg)
+    except ConfigError as exc:
+        if model_type in RECOGNIZERS:
             return "recognizer", None, str(exc)
-    return None, None, f"mmaction2 model type {model_type!r}"
+        return None, None, f"mmaction2 model type {model_type!r}"
+    return FAMILIES[config_class.task], config_class.model_type[len("videohub-"):], None
 
 
 def build_zoo(mim_dir: str) -> Dict[str, Any]:
     """Extract the preset data from an unpacked mmaction2 wheel's ``mmaction/.mim`` folder."""
-    import yaml
-
-    from .config_reader import load_config
-
     with open(os.path.join(mim_dir, "model-index.yml"), encoding="utf-8") as f:
         index = yaml.safe_load(f)
     collections: Dict[str, Any] = {}
@@ -303,7 +315,7 @@ def build_zoo(mim_dir: str) -> Dict[str, Any]:
             family, arch, reason = _classify(cfg["model"], path)
         else:
             entry["model"], entry["test_pipeline"], entry["test_protocol"] = None, None, None
-            family, arch, reason = NON_RECOGNIZERS["TEM"] + (None,)
+            family, arch, reason = BSN_PAIR + (None,)
         entry["family"], entry["arch"] = family, arch
         if arch is None:
             not_covered.append({"name": name, "config": model["Config"], "reason": reason})

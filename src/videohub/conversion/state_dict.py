@@ -1,11 +1,18 @@
 """Strict mapping of mmaction2 state-dict keys onto videohub modules.
 
-videohub keeps mmaction2's submodule names, so the map of a model family is a short prefix table:
-a recognizer's ``backbone.*`` becomes ``model.backbone.*``, ``neck.*`` becomes ``model.neck.*`` and
-``cls_head.*`` stays ``cls_head.*``. A localizer or detector family (BSN, BMN, SSN, the AVA detector)
-adds its own :class:`KeyTable` with :func:`register_key_table`; nothing else changes.
+videohub keeps mmaction2's submodule names, so the map of a task is a short prefix table, chosen
+by the task base of the config (:func:`key_table_for`):
 
-The map is strict. :func:`convert_state_dict` raises :class:`~videohub.errors.CheckpointError`,
+* recognizers (:class:`~videohub.RecognizerConfig`): ``backbone.*`` becomes ``model.backbone.*``,
+  ``neck.*`` becomes ``model.neck.*`` and ``cls_head.*`` stays ``cls_head.*``;
+* localizers (:class:`~videohub.LocalizerConfig`): the mmaction2 localizer is the model's
+  ``localizer`` submodule, so every key gains the ``localizer.`` prefix;
+* detectors (:class:`~videohub.DetectorConfig`): ``backbone.*`` and ``roi_head.*`` are kept, as in
+  mmdet's ``FastRCNN``.
+
+A bare mmaction2 part (a head, a backbone) loads with :data:`PART_TABLE`, which keeps every key.
+
+The map is strict. :func:`rename_state_dict` raises :class:`~videohub.errors.CheckpointError`,
 listing the keys, when
 
 * a checkpoint key matches no prefix of the table (and no ``ignore`` pattern),
@@ -29,6 +36,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from ..auto import AutoVideoModel
+from ..configuration_utils import DetectorConfig, LocalizerConfig, RecognizerConfig, VideoConfig
 from ..errors import CheckpointError
 from ..utils import logging
 
@@ -75,27 +84,26 @@ RECOGNIZER_TABLE = KeyTable(
     name="recognizer",
     prefixes=(("backbone.", "model.backbone."), ("neck.", "model.neck."), ("cls_head.", "cls_head.")),
 )
+LOCALIZER_TABLE = KeyTable(name="localizer", prefixes=(("", "localizer."),))
+DETECTOR_TABLE = KeyTable(name="detector", prefixes=(("backbone.", "backbone."), ("roi_head.", "roi_head.")))
+PART_TABLE = KeyTable(name="part", prefixes=(("", ""),))
 
-# model_type -> table; model types without an entry that are recognizers use RECOGNIZER_TABLE.
-_TABLES: Dict[str, KeyTable] = {}
+# task base of a config -> the key table of its models (a new task adds one row).
+TASK_TABLES: Tuple[Tuple[type, KeyTable], ...] = (
+    (RecognizerConfig, RECOGNIZER_TABLE),
+    (LocalizerConfig, LOCALIZER_TABLE),
+    (DetectorConfig, DETECTOR_TABLE),
+)
 
 
-def register_key_table(model_type: str, table: KeyTable) -> None:
-    """Use ``table`` for configs of ``model_type`` (e.g. ``"videohub-bmn"``)."""
-    _TABLES[model_type] = table
-
-
-def key_table_for(config) -> KeyTable:
-    """The key table of a videohub config: a registered one, else the recognizer table."""
-    model_type = getattr(config, "model_type", None)
-    if model_type in _TABLES:
-        return _TABLES[model_type]
-    from ..configuration_utils import RECOGNIZERS
-
-    if getattr(config, "recognizer", None) in RECOGNIZERS:
-        return RECOGNIZER_TABLE
+def key_table_for(config: VideoConfig) -> KeyTable:
+    """The key table of a videohub config, chosen by its task base class."""
+    for base, table in TASK_TABLES:
+        if isinstance(config, base):
+            return table
     raise CheckpointError(
-        f"no state-dict key table for model type {model_type!r}; known: recognizers and {sorted(_TABLES)}"
+        f"no state-dict key table for {type(config).__name__} (model type {getattr(config, 'model_type', None)!r}); "
+        f"known task bases: {[base.__name__ for base, _ in TASK_TABLES]}"
     )
 
 
@@ -120,15 +128,13 @@ def skip_init():
             setattr(nn.init, name, fn)
 
 
-def model_state_shapes(config) -> Dict[str, torch.Size]:
+def model_state_shapes(config: VideoConfig) -> Dict[str, torch.Size]:
     """Shapes of the state dict of the videohub model ``config`` describes.
 
     The model is built on the ``meta`` device with the ``torch.nn.init`` functions disabled, so it
     costs neither memory nor initialization time; should a layer not support that, it is built
     normally on the CPU instead.
     """
-    from ..auto import AutoVideoModel
-
     try:
         with torch.device("meta"), skip_init():
             model = AutoVideoModel.from_config(config)
@@ -137,31 +143,29 @@ def model_state_shapes(config) -> Dict[str, torch.Size]:
     return {k: v.shape for k, v in model.state_dict().items()}
 
 
-def convert_state_dict(
+def rename_state_dict(
     mm_state_dict: Mapping[str, torch.Tensor],
-    config,
-    expected: Optional[Mapping[str, Sequence[int]]] = None,
+    table: KeyTable,
+    expected: Mapping[str, Sequence[int]],
     source: str = "checkpoint",
+    target: str = "the videohub model",
 ) -> Dict[str, torch.Tensor]:
-    """Rename an mmaction2 state dict to videohub keys, strictly.
+    """Rename an mmaction2 state dict through ``table``, strictly.
 
     Args:
-        mm_state_dict: The mmaction2 ``state_dict`` (``backbone.*``, ``neck.*``, ``cls_head.*``, ...).
-        config: The videohub config the weights are for (selects the key table).
-        expected: ``{videohub key: shape}`` of the target model. Default ``None``: computed from
-            ``config`` with :func:`model_state_shapes`.
+        mm_state_dict: The mmaction2 ``state_dict``.
+        table: The key table.
+        expected: ``{videohub key: shape}`` of the target module.
         source: Name of the checkpoint, used in messages. Default ``"checkpoint"``.
+        target: Name of the target module, used in messages. Default ``"the videohub model"``.
 
     Returns:
-        The state dict with videohub keys, ready for ``model.load_state_dict(..., strict=True)``.
+        The state dict with videohub keys in the order of ``expected``, ready for
+        ``load_state_dict(..., strict=True)``.
 
     Raises:
         CheckpointError: leftover, missing or unexpected keys, or shape mismatches (all listed).
     """
-    table = key_table_for(config)
-    if expected is None:
-        expected = model_state_shapes(config)
-
     converted: Dict[str, torch.Tensor] = {}
     leftover: List[str] = []
     for key, value in mm_state_dict.items():
@@ -213,13 +217,54 @@ def convert_state_dict(
         problems.append(f"{len(mismatched)} shape mismatch(es): {shown}{more}")
 
     if problems:
-        raise CheckpointError(f"{source} does not match {type(config).__name__} ({config.model_type}): " + " | ".join(problems))
+        raise CheckpointError(f"{source} does not match {target}: " + " | ".join(problems))
     if filled:
         logger.info("%s: %d BatchNorm num_batches_tracked buffer(s) absent, set to 0", source, len(filled))
     return {k: converted[k] for k in expected}
 
 
-def mmaction2_keys(videohub_keys: Iterable[str], config) -> List[str]:
+def convert_state_dict(
+    mm_state_dict: Mapping[str, torch.Tensor],
+    config: VideoConfig,
+    expected: Optional[Mapping[str, Sequence[int]]] = None,
+    source: str = "checkpoint",
+) -> Dict[str, torch.Tensor]:
+    """Rename an mmaction2 state dict to the keys of the videohub model of ``config``, strictly.
+
+    Args:
+        mm_state_dict: The mmaction2 ``state_dict`` (``backbone.*``, ``neck.*``, ``cls_head.*``, ...).
+        config: The videohub config the weights are for (its task selects the key table).
+        expected: ``{videohub key: shape}`` of the target model. Default ``None``: computed from
+            ``config`` with :func:`model_state_shapes`.
+        source: Name of the checkpoint, used in messages. Default ``"checkpoint"``.
+
+    Returns:
+        The state dict with videohub keys, ready for ``model.load_state_dict(..., strict=True)``.
+
+    Raises:
+        CheckpointError: leftover, missing or unexpected keys, or shape mismatches (all listed).
+    """
+    table = key_table_for(config)
+    if expected is None:
+        expected = model_state_shapes(config)
+    return rename_state_dict(mm_state_dict, table, expected, source, f"{type(config).__name__} ({config.model_type})")
+
+
+def load_part_weights(module: nn.Module, mm_state_dict: Mapping[str, torch.Tensor],
+                      source: str = "checkpoint") -> nn.Module:
+    """Load the state dict of a bare mmaction2 part (head, backbone, localizer module) into ``module``.
+
+    videohub's parts keep mmaction2's names, so the keys are used as they are (:data:`PART_TABLE`),
+    strictly. ``source`` names the weights in messages (default ``"checkpoint"``). Returns ``module``
+    in eval mode.
+    """
+    expected = {k: v.shape for k, v in module.state_dict().items()}
+    module.load_state_dict(rename_state_dict(mm_state_dict, PART_TABLE, expected, source, type(module).__name__),
+                           strict=True)
+    return module.eval()
+
+
+def mmaction2_keys(videohub_keys: Iterable[str], config: VideoConfig) -> List[str]:
     """The mmaction2 names of videohub state-dict keys (inverse of the key table)."""
     table = key_table_for(config)
     out = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import av
 import numpy as np
@@ -146,12 +146,6 @@ def make_dataset(
     with open(os.path.join(root, "labels.txt"), "w", encoding="utf-8") as f:
         f.writelines(f"{c}\n" for c in classes)
     return out
-
-
-def read_labels(path: str) -> List[str]:
-    """Read a label file (one class name a line)."""
-    with open(path, encoding="utf-8") as f:
-        return [line.strip() for line in f if line.strip()]
 
 
 # ----------------------------------------------------------------------------- AVA-format detection set

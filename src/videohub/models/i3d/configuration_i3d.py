@@ -23,8 +23,9 @@ class I3DConfig(RecognizerConfig):
       init_std=0.01)``;
     - ``recognizer="Recognizer3D"``, ``average_clips="prob"``, ``num_frames=32``.
 
-    The non-local variants add ``non_local``/``non_local_cfg`` to the backbone (see
-    :mod:`videohub.models.presets_3d`). Other fields: see :class:`~videohub.RecognizerConfig`.
+    The non-local variants add ``non_local``/``non_local_cfg`` to the backbone (see the
+    ``i3d_nl_*`` presets of :mod:`videohub.conversion.presets`). Other fields: see
+    :class:`~videohub.RecognizerConfig`.
     """
 
     model_type = "videohub-i3d"
