@@ -247,7 +247,7 @@ def evaluate(model: Any, dataset: Any, accelerator: Any, batch_size: int, classe
 
     from videohub.data.datasets.ava import AVACollator
     from videohub.metrics.ava import frame_map_of_rows
-    from videohub.training.loop import broadcast_bn_buffers
+    from videohub.training import broadcast_bn_buffers
 
     broadcast_bn_buffers(model, accelerator)
     net = accelerator.unwrap_model(model)
@@ -300,20 +300,20 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     from videohub.data.samplers import DistributedSampler
     from videohub.errors import ConfigError
     from videohub.model_card import build_model_card
-    from videohub.training import loop
+    from videohub import training
     from videohub.training.optimizer import build_optimizer
     from videohub.utils import logging as vh_logging
     from videohub.utils.io import atomic_write_text
 
-    cfg = loop.LoopConfig(output_dir=args.output_dir, seed=args.seed,
+    cfg = training.LoopConfig(output_dir=args.output_dir, seed=args.seed,
                           per_device_train_batch_size=args.per_device_train_batch_size,
                           gradient_accumulation_steps=args.gradient_accumulation_steps)
-    accelerator = loop.make_accelerator(cfg, mixed_precision=args.mixed_precision)
+    accelerator = training.make_accelerator(cfg, mixed_precision=args.mixed_precision)
     logger = vh_logging.get_logger("videohub.examples.run_detection")
     if accelerator.is_main_process:
         vh_logging.set_verbosity(logging.INFO)
-    resume = loop.find_checkpoint(args.output_dir, args.resume_from_checkpoint) if args.resume_from_checkpoint else None
-    seed = loop.shared_seed(args.seed if args.seed is not None or resume is None else loop.checkpoint_seed(resume),
+    resume = training.find_checkpoint(args.output_dir, args.resume_from_checkpoint) if args.resume_from_checkpoint else None
+    seed = training.shared_seed(args.seed if args.seed is not None or resume is None else training.checkpoint_seed(resume),
                             accelerator)
     set_seed(seed)
 
@@ -347,7 +347,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     if train_ds is not None:
         optimizer = build_optimizer(model, dict(type="SGD", lr=args.learning_rate, momentum=args.momentum,
                                                 weight_decay=args.weight_decay))
-        seeded = loop.SeededDataset(train_ds, seed)
+        seeded = training.SeededDataset(train_ds, seed)
         sampler = DistributedSampler(seeded, num_replicas=1, rank=0, shuffle=True, seed=seed)
         generator = torch.Generator()
         generator.manual_seed(seed)
@@ -361,10 +361,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             else {"policy": "fixed"}
         if args.num_warmup_steps:
             lr_config.update(warmup="linear", warmup_iters=args.num_warmup_steps, warmup_ratio=0.1)
-        scheduler = loop.make_lr_scheduler(optimizer, lr_config, steps_per_epoch, max_steps)
+        scheduler = training.make_lr_scheduler(optimizer, lr_config, steps_per_epoch, max_steps)
         completed, start_epoch, skip = 0, 0, 0
         if resume is not None:
-            with open(os.path.join(resume, loop.STATE_FILE), encoding="utf-8") as f:
+            with open(os.path.join(resume, training.STATE_FILE), encoding="utf-8") as f:
                 state = json.load(f)
             accelerator.load_state(resume)
             scheduler.load_state_dict(dict(state["scheduler"], lr_lambdas=[None] * len(scheduler.lr_lambdas)))
@@ -418,7 +418,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                     state = {"completed_steps": completed, "epoch": epoch, "batches_in_epoch": batches, "seed": seed,
                              "num_processes": accelerator.num_processes, "meta": {"argv": _public_argv(argv)},
                              "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"}}
-                    loop.save_checkpoint(accelerator, args.output_dir, f"step_{completed}", state,
+                    training.save_checkpoint(accelerator, args.output_dir, f"step_{completed}", state,
                                          args.checkpoints_total_limit)
                 if val_ds is not None and args.eval_steps and completed % args.eval_steps == 0 and completed < max_steps:
                     metrics = run_eval()

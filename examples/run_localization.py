@@ -123,11 +123,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     from videohub.localization.training import evaluate_localizer, plot_ar_an, train_localizer
     from videohub.metrics.dataset_evaluation import proposals2json
     from videohub.model_card import build_model_card
-    from videohub.training import loop
+    from videohub import training
     from videohub.utils import logging as vh_logging
     from videohub.utils.io import atomic_write_text
 
-    cfg = loop.LoopConfig(
+    cfg = training.LoopConfig(
         output_dir=args.output_dir, seed=args.seed, per_device_train_batch_size=args.per_device_train_batch_size,
         per_device_eval_batch_size=args.per_device_eval_batch_size or args.per_device_train_batch_size,
         num_train_epochs=args.num_train_epochs, max_train_steps=args.max_train_steps,
@@ -136,12 +136,12 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         max_grad_norm=args.max_grad_norm, checkpointing_steps=args.checkpointing_steps,
         checkpoints_total_limit=args.checkpoints_total_limit, resume_from_checkpoint=args.resume_from_checkpoint,
         logging_steps=args.logging_steps, save_best=None, project_name="run_localization")
-    accelerator = loop.make_accelerator(cfg)
+    accelerator = training.make_accelerator(cfg)
     logger = vh_logging.get_logger("videohub.examples.run_localization")
     if accelerator.is_main_process:
         vh_logging.set_verbosity(logging.INFO)
-    resume = loop.find_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint) if cfg.resume_from_checkpoint else None
-    seed = loop.shared_seed(cfg.seed if cfg.seed is not None or resume is None else loop.checkpoint_seed(resume),
+    resume = training.find_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint) if cfg.resume_from_checkpoint else None
+    seed = training.shared_seed(cfg.seed if cfg.seed is not None or resume is None else training.checkpoint_seed(resume),
                             accelerator)
     cfg = dataclasses.replace(cfg, seed=seed)
     set_seed(seed)

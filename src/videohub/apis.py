@@ -337,7 +337,7 @@ def train_model(
             test_ds = _as_dataset(_get(cfg, "data.test"), "cfg.data.test")
         if getattr(model, "auto_task", None) == "temporal-action-localization":
             from .localization.training import train_localizer
-            from .training.loop import shared_seed
+            from .training.runtime import shared_seed
 
             loop_cfg.seed = shared_seed(loop_cfg.seed, accelerator)
             results = train_localizer(model, _as_dataset(dataset, "dataset"), loop_cfg, accelerator, eval_rows=val,

@@ -18,6 +18,9 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError, ShapeError
 from ..metrics.localization import average_recall_at_avg_proposals
+from ..training.checkpointing import STATE_FILE, find_checkpoint, save_checkpoint
+from ..training.lr import make_lr_scheduler
+from ..training.optimizer import build_optimizer
 from ..utils.logging import get_logger
 
 logger = get_logger(__name__)
@@ -166,9 +169,6 @@ def train_localizer(model: Any, train_rows: Any, cfg: Any, accelerator: Any, eva
     Returns:
         ``{"train_loss", "completed_steps", "epoch", eval_*}``.
     """
-    from ..training.loop import STATE_FILE, find_checkpoint, make_lr_scheduler, save_checkpoint
-    from ..training.optimizer import build_optimizer
-
     if cfg.seed is None:
         raise ConfigError("train_localizer needs cfg.seed (the data order derives from it)")
     batch_size = cfg.per_device_train_batch_size
