@@ -141,8 +141,11 @@ def build_case(case: Case, args: argparse.Namespace, have_mm: bool, have_ptv: bo
     if have_ptv and case.pytorchvideo:
         ptv = peers.build_pytorchvideo(case.pytorchvideo)
         x_ptv = x.permute(0, 2, 1, 3, 4).contiguous()
-        x_ptv = [x_ptv[:, :, ::4].contiguous(), x_ptv] if "slowfast" in case.pytorchvideo else x_ptv
-        fns["pytorchvideo"] = lambda: ptv(x_ptv)
+        if "slowfast" in case.pytorchvideo:  # [slow, fast]; a new list per call (the model rewrites it in place)
+            slow = x_ptv[:, :, ::4].contiguous()
+            fns["pytorchvideo"] = lambda: ptv([slow, x_ptv])
+        else:
+            fns["pytorchvideo"] = lambda: ptv(x_ptv)
     with torch.inference_mode():
         outs = {name: fn() for name, fn in fns.items() if name != "pytorchvideo"}
         from torch.utils.flop_counter import FlopCounterMode
@@ -304,15 +307,36 @@ def plot(result: Dict[str, Any], path: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _environment(load_start: Optional[Tuple[float, ...]]) -> Dict[str, Any]:
+    return dict(torch=torch.__version__, python=platform.python_version(), cpu_count=os.cpu_count(),
+                threads=torch.get_num_threads(), capability=torch.backends.cpu.get_cpu_capability(),
+                load_average_start=tuple(round(v, 1) for v in load_start) if load_start else None,
+                load_average_end=tuple(round(v, 1) for v in os.getloadavg()) if load_start else None)
+
+
+def write_outputs(result: Dict[str, Any], args: argparse.Namespace) -> None:
+    """Write the markdown, JSON and plot files asked for (after every case, so a crash keeps the rest)."""
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    if args.plot and result["rows"]:
+        plot(result, args.plot)
+
+
 def run(args: argparse.Namespace) -> Dict[str, Any]:
-    """Build and time every case of ``args.models``."""
+    """Build and time every case of ``args.models``; write the outputs after each case."""
     torch.set_num_threads(args.threads)
     notes = []
     mm_problem = peers.import_mmaction2(args.mmaction2_site)
     ptv_problem = peers.import_pytorchvideo(args.pytorchvideo_path)
     notes += [p for p in (mm_problem, ptv_problem) if p]
     load_start = os.getloadavg() if hasattr(os, "getloadavg") else None
-    rows = []
+    rows: List[Dict[str, Any]] = []
+    result = dict(env=_environment(load_start), rows=rows, notes=notes, warmup=args.warmup, repeats=args.repeats,
+                  matmul_size=args.matmul_size)
     for case in CASES:
         if case.key not in args.models:
             continue
@@ -329,12 +353,9 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
               f"optimized/pytorchvideo {_fmt(row['timing'].get('optimized_over_pytorchvideo_wall'))}", flush=True)
         rows.append(row)
         del fns
-    env = dict(torch=torch.__version__, python=platform.python_version(), cpu_count=os.cpu_count(),
-               threads=torch.get_num_threads(), capability=torch.backends.cpu.get_cpu_capability(),
-               load_average_start=tuple(round(v, 1) for v in load_start) if load_start else None,
-               load_average_end=tuple(round(v, 1) for v in os.getloadavg()) if load_start else None)
-    return dict(env=env, rows=rows, notes=notes, warmup=args.warmup, repeats=args.repeats,
-                matmul_size=args.matmul_size)
+        result["env"] = _environment(load_start)
+        write_outputs(result, args)
+    return result
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -359,17 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    result = run(args)
-    table = markdown(result)
-    print(table)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(table)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-    if args.plot:
-        plot(result, args.plot)
+    print(markdown(run(args)))
     return 0
 
 

@@ -7,9 +7,12 @@ qconfig), weights are quantized per output channel (symmetric int8), and every c
 :class:`Int8Conv`: quantize the input (uint8), run the quantized conv (with the following ReLU fused
 where there is one), dequantize. Everything else (pooling, residual additions, heads) stays fp32.
 
-Measured on this project's CPU (``docs/benchmarks.md``), this is *not* faster than the optimized
-fp32 model, so it is not used by ``optimize_for_inference``; it is kept for CPUs with VNNI and for
-the measurement.
+Measured on this project's AVX2 CPU (``docs/benchmarks.md``): 1.6x (quickstart TSN) to 1.9x
+(TSN R50) faster than the plain fp32 model, with the same top-1 on 100% of 64 synthetic videos; but
+the fp32 :func:`~videohub.deploy.optimize_for_inference` path is faster still (2.9x on TSN R50), so
+that remains the default way to speed up inference, and int8 is for memory or for CPUs with VNNI.
+PyTorch has deprecated its quantized tensors (``torch.quantize_per_tensor`` warns), so this module
+depends on an API that a later PyTorch may remove.
 
 :func:`warn_if_slow_dtype` warns, with the measured slowdown, before bf16/fp16 inference on a CPU
 whose ``torch.backends.cpu.get_cpu_capability()`` shows no bf16/fp16 units.
