@@ -19,7 +19,8 @@ What it does to an eval-mode model, in place (each step is also a public functio
    becomes a :class:`FusedConv`, which calls oneDNN directly (``mkldnn._convolution_pointwise``)
    with weights reordered once to oneDNN's blocked layout, applies the following ReLU as a post-op,
    and, for the known residual blocks (ResNet, ResNet3d/SlowOnly/SlowFast/CSN bottlenecks, X3D,
-   audio ResNet, TANet), also the residual addition and the block's ReLU. Calling oneDNN directly
+   audio ResNet, TANet), also the residual addition and the block's ReLU; TSM's temporal shift
+   writes straight into a channels-last buffer. Calling oneDNN directly
    also avoids PyTorch's native ``slow_conv3d`` kernel, which PyTorch picks for batch-1 3D convs
    with few channels (the fast pathway of SlowFast, X3D's small convs).
 4. **Compilation** (``compile=True``): ``torch.compile`` with Inductor's weight freezing; if no
@@ -406,6 +407,29 @@ def _fuse_residual(block: nn.Module) -> bool:
     return False
 
 
+def _shift_channels_last(shift: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """TSM's temporal shift written straight into a channels-last buffer, then the wrapped net.
+
+    Same values as ``temporal_shift`` (channels ``[0, fold)`` from the next frame, ``[fold, 2 fold)``
+    from the previous one, zeros at the clip ends, the rest unchanged), without its ``torch.cat`` of
+    strided slices and the conversion of its NCHW result back to channels-last.
+    """
+    segments = shift.num_segments
+    if x.dim() != 4 or x.shape[0] % segments != 0:
+        return type(shift).forward(shift, x)  # the original raises its ShapeError
+    n, c, h, w = x.shape
+    fold = c // shift.shift_div
+    x = x.contiguous(memory_format=torch.channels_last)
+    out = torch.empty_like(x)
+    src, dst = x.view(n // segments, segments, c, h, w), out.view(n // segments, segments, c, h, w)
+    dst[:, :-1, :fold] = src[:, 1:, :fold]
+    dst[:, -1:, :fold] = 0
+    dst[:, 1:, fold:2 * fold] = src[:, :-1, fold:2 * fold]
+    dst[:, :1, fold:2 * fold] = 0
+    dst[:, :, 2 * fold:] = src[:, :, 2 * fold:]
+    return shift.net(out)
+
+
 def fuse_convolutions(model: nn.Module) -> Dict[str, int]:
     """Replace the 2D/3D convs of ``model`` by :class:`FusedConv` (ReLU and residual adds fused); in place.
 
@@ -416,12 +440,13 @@ def fuse_convolutions(model: nn.Module) -> Dict[str, int]:
         model: The model, in eval mode (checked).
 
     Returns:
-        Counts: ``convs`` replaced, ``relus`` fused into a conv, ``residual_blocks`` fused.
+        Counts: ``convs`` replaced, ``relus`` fused into a conv, ``residual_blocks`` fused,
+        ``temporal_shifts`` given the channels-last shift.
     """
     check_eval_mode(model, "fuse_convolutions")
     from ..layers.conv import ConvModule
 
-    counts = {"convs": 0, "relus": 0, "residual_blocks": 0}
+    counts = {"convs": 0, "relus": 0, "residual_blocks": 0, "temporal_shifts": 0}
     fused_ids = set()
     for module in list(model.modules()):
         if isinstance(module, ConvModule) and module.order[0] == "conv":
@@ -453,7 +478,12 @@ def fuse_convolutions(model: nn.Module) -> Dict[str, int]:
                 fused_ids.add(id(fused))
     counts["convs"] = len(fused_ids)
     counts["residual_blocks"] = sum(_fuse_residual(module) for module in list(model.modules()))
-    logger.info("oneDNN fusion: %(convs)d convs, %(relus)d ReLUs, %(residual_blocks)d residual blocks", counts)
+    for module in model.modules():
+        if _defined_in_videohub(type(module), "forward", "TemporalShift.forward"):
+            module.forward = types.MethodType(_shift_channels_last, module)
+            counts["temporal_shifts"] += 1
+    logger.info("oneDNN fusion: %(convs)d convs, %(relus)d ReLUs, %(residual_blocks)d residual blocks, "
+                "%(temporal_shifts)d temporal shifts", counts)
     return counts
 
 
