@@ -1,91 +1,96 @@
 #!/usr/bin/env python
-"""Inference speed of videohub recognizers on CPU (or another torch device).
+"""Inference speed of videohub against mmaction2 0.24.1 and pytorchvideo 0.1.5, in one process.
 
-For each model: forward time per clip (median of ``--repeats`` timed runs after ``--warmup`` runs,
-``torch.inference_mode``, ``model.eval()``), the FLOPs of one forward counted with
-``torch.utils.flop_counter.FlopCounterMode`` (convolutions and matrix products, 2 FLOPs per
-multiply-add), the achieved GFLOP/s, and that figure as a fraction of a large fp32 matrix
-product's GFLOP/s (a practical peak) measured on the same threads right before and after each timed
-forward, so that a drift of the machine's load affects both alike.
+For each case (a mmaction2 zoo config and its standard single-view test clip), the script builds:
 
-Models (random weights; speed does not depend on the values), at the standard single-view test
-shapes, ``pixel_values`` ``(1, T, 3, H, W)``:
+- ``mmaction2``: the reference recognizer from the zoo config (random weights, BN statistics
+  randomized so that parity checks mean something), timed through ``forward_dummy``;
+- ``videohub``: the same config read by videohub, with the reference's state dict converted into
+  it (so both compute the same function; the script checks it), timed as ``model(pixel_values=x)``;
+- ``optimized``: the same videohub model after ``videohub.deploy.optimize_for_inference`` (BN
+  folded, channels-last, oneDNN convolutions with fused ReLU/residual post-ops);
+- ``pytorchvideo``: the hub model of the same architecture (``slow_r50``, ``slowfast_r50``,
+  ``x3d_s``) where there is one, on the same clip.
 
-- ``i3d``: I3D R50 (``i3d_r50_32x2x1_100e_kinetics400_rgb``), 32 x 224 x 224.
-- ``slowonly``: SlowOnly R50 8x8x1, 8 x 224 x 224.
-- ``slowfast``: SlowFast R50 4x16x1, 32 x 224 x 224 (slow 4 frames, fast 32).
-- ``x3d``: X3D-S (videohub's ``X3DConfig`` default), 13 x 192 x 192 (mmaction2's X3D-S test crop);
-  skipped with a note if ``videohub.models.x3d`` is missing.
-- ``tsn``: TSN R50, 8 segments x 224 x 224 (``Recognizer2D``: 8 frames through a 2D ResNet-50).
+Timing: fp32, ``--threads`` threads (default 2), ``torch.inference_mode``. Each round runs a 2048^3
+fp32 matmul, then every variant once, then the matmul again (``--warmup`` untimed rounds first);
+each cell is the median over ``--repeats`` rounds, and each ratio is the median of the per-round
+ratios, so that a drift of the machine's load between rounds cancels. Wall time and process CPU
+time are both recorded: on a machine shared with other jobs, wall time includes waiting for a core,
+CPU time does not. "% of matmul" is the optimized model's GFLOP/s over the same round's matmul
+GFLOP/s (mean of the matmul before and after the round), on the wall clock. FLOPs are counted with
+``torch.utils.flop_counter.FlopCounterMode`` on the plain videohub model (convolutions and matrix
+products, 2 FLOPs per multiply-add).
+
+The peers are imported from their own folders where they are installed (``--mmaction2-site``,
+``--pytorchvideo-path``; ``shared/perf/README.md`` says how to install them); a missing peer leaves
+its columns empty, and without mmaction2 videohub builds the config from its zoo presets.
 
 Example::
 
-    python scripts/benchmarks/inference.py --threads 2 --repeats 3 --channels-last --fold-bn --json out.json
-
-``--channels-last`` and ``--fold-bn`` time the same model again after converting its conv weights to
-``channels_last(_3d)`` and after folding the BN layers into the convs (cumulative), and report the
-largest change of the logits, so the speed-up is shown together with the parity it keeps.
+    python scripts/benchmarks/inference.py --repeats 5 --json inference.json \\
+        --markdown inference.md --plot docs/images/inference_ratios.png --profile
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import copy
 import json
 import os
 import platform
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "src"))
+sys.path.insert(0, HERE)
 
-MODELS = ("i3d", "slowonly", "slowfast", "x3d", "tsn")
-
-
-def _preset(name: str):
-    def make():
-        from videohub.conversion.presets import preset_config
-
-        return preset_config(name)
-
-    return make
+import peers  # noqa: E402  (needs the path set above)
 
 
-def _x3d():
-    module = importlib.import_module("videohub.models.x3d")
-    return module.X3DConfig()
+@dataclass(frozen=True)
+class Case:
+    """One row: a mmaction2 zoo config, its test clip, the peer model and the targets."""
+
+    key: str
+    label: str
+    config: str  # zoo config under configs/recognition/
+    frames: int
+    size: int
+    target: float  # optimized / mmaction2 time must be at most this
+    pytorchvideo: Optional[str] = None  # hub model name
+    matmul_target: Optional[float] = None  # optimized GFLOP/s / matmul GFLOP/s must be at least this
 
 
-def _tsn():
-    from videohub.models.tsn import TSNConfig
+CASES = (
+    Case("tsn", "TSN R50", "tsn/tsn_r50_1x1x3_100e_kinetics400_rgb", 8, 224, 0.75),
+    Case("tsm", "TSM R50", "tsm/tsm_r50_1x1x8_50e_kinetics400_rgb", 8, 224, 0.75),
+    Case("slowonly", "SlowOnly R50 8x8", "slowonly/slowonly_r50_8x8x1_256e_kinetics400_rgb", 8, 224, 0.75,
+         "slow_r50", 0.80),
+    Case("i3d", "I3D R50 32x2", "i3d/i3d_r50_32x2x1_100e_kinetics400_rgb", 32, 224, 0.75, None, 0.80),
+    Case("x3d", "X3D-S", "x3d/x3d_s_13x6x1_facebook_kinetics400_rgb", 13, 160, 0.75, "x3d_s"),
+    Case("slowfast4x16", "SlowFast R50 4x16", "slowfast/slowfast_r50_4x16x1_256e_kinetics400_rgb", 32, 224, 0.85),
+    Case("slowfast8x8", "SlowFast R50 8x8", "slowfast/slowfast_r50_8x8x1_256e_kinetics400_rgb", 32, 224, 0.85,
+         "slowfast_r50"),
+)
+CASE_KEYS = tuple(case.key for case in CASES)
+VARIANTS = ("mmaction2", "videohub", "optimized", "pytorchvideo")
 
-    return TSNConfig(num_frames=8)
+
+# ---------------------------------------------------------------------------------------------
+# building
+# ---------------------------------------------------------------------------------------------
 
 
-# name -> (description, config factory, input shape (B, T, C, H, W))
-SPECS: Dict[str, Tuple[str, Callable[[], Any], Tuple[int, ...]]] = {
-    "i3d": ("I3D R50 32x2x1", _preset("i3d_r50_32x2x1_100e_kinetics400_rgb"), (1, 32, 3, 224, 224)),
-    "slowonly": ("SlowOnly R50 8x8x1", _preset("slowonly_r50_8x8x1_256e_kinetics400_rgb"), (1, 8, 3, 224, 224)),
-    "slowfast": ("SlowFast R50 4x16x1", _preset("slowfast_r50_4x16x1_256e_kinetics400_rgb"), (1, 32, 3, 224, 224)),
-    "x3d": ("X3D-S", _x3d, (1, 13, 3, 192, 192)),
-    "tsn": ("TSN R50, 8 segments", _tsn, (1, 8, 3, 224, 224)),
-}
-
-
-def build_model(name: str, device: torch.device):
-    """The task model of ``name`` with random weights, in eval mode, on ``device``."""
-    from videohub.auto import TASK_CLASSES, register_all
-
-    register_all()
-    config = SPECS[name][1]()
-    torch.manual_seed(0)
-    model = TASK_CLASSES[config.model_type](config)
-    # non-trivial norm statistics, so that the logit change of --fold-bn / --channels-last means something
-    gen = torch.Generator().manual_seed(1)
+def randomize_norms(model: torch.nn.Module, seed: int = 1) -> None:
+    """Give every BN non-trivial statistics and affine parameters (fixed seed)."""
+    gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
@@ -93,227 +98,289 @@ def build_model(name: str, device: torch.device):
                 m.bias.copy_(torch.rand(m.bias.shape, generator=gen) * 0.2 - 0.1)
                 m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=gen) * 0.2 - 0.1)
                 m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
-    return model.eval().to(device)
 
 
-def to_channels_last(model: torch.nn.Module) -> torch.nn.Module:
-    """Put every 5-d (4-d) conv weight in ``channels_last_3d`` (``channels_last``) layout."""
-    for module in model.modules():
-        weight = getattr(module, "weight", None)
-        if isinstance(weight, torch.nn.Parameter) and weight.dim() in (4, 5):
-            fmt = torch.channels_last_3d if weight.dim() == 5 else torch.channels_last
-            weight.data = weight.data.contiguous(memory_format=fmt)
-    return model
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.float() - b.float()).abs().max() / b.float().abs().max())
 
 
-def fold_batchnorm(model: torch.nn.Module) -> int:
-    """Fold every eval-mode BN of a ``conv → norm → act`` ``ConvModule`` into its conv; return how many.
+def build_case(case: Case, args: argparse.Namespace, have_mm: bool, have_ptv: bool
+               ) -> Tuple[Dict[str, Callable[[], Any]], Dict[str, Any]]:
+    """The variants' forward callables and facts about the case (FLOPs, parity)."""
+    from videohub.conversion.mmaction2 import build_model as build_videohub
+    from videohub.conversion.mmaction2 import config_from_mmaction2
+    from videohub.conversion.presets import get_preset
+    from videohub.deploy import optimize_for_inference
 
-    ``w' = w * g / sqrt(v + eps)``, ``b' = (b - m) * g / sqrt(v + eps) + beta``; the BN becomes an
-    identity. Only valid for inference (running statistics are frozen into the weights).
-    """
-    from videohub.layers.conv import ConvModule
+    torch.manual_seed(0)
+    x = torch.randn(1, case.frames, 3, case.size, case.size, generator=torch.Generator().manual_seed(0))
+    fns: Dict[str, Callable[[], Any]] = {}
+    info: Dict[str, Any] = {}
+    if have_mm:
+        cfg = peers.mmaction2_config(case.config, args.mmaction2_site)
+        mm = peers.build_mmaction2(cfg)
+        randomize_norms(mm)
+        model_cfg, state_dict = cfg.model.to_dict(), mm.state_dict()
+        three_d = cfg.model.type == "Recognizer3D"
+        x_mm = x.permute(0, 2, 1, 3, 4).unsqueeze(1).contiguous() if three_d else x
+        fns["mmaction2"] = lambda: mm.forward_dummy(x_mm)[0]
+    else:
+        model_cfg, state_dict = get_preset(case.config.split("/")[-1])["model"], None
+    config = config_from_mmaction2(model_cfg)
+    if state_dict is None:
+        from videohub.auto import TASK_CLASSES, register_all
 
-    folded = 0
-    for module in model.modules():
-        if not (isinstance(module, ConvModule) and module.norm_name and module.order == ("conv", "norm", "act")):
-            continue
-        conv, bn = module.conv, module.norm
-        if not isinstance(conv, (torch.nn.Conv2d, torch.nn.Conv3d)) or not isinstance(
-                bn, torch.nn.modules.batchnorm._BatchNorm) or not bn.track_running_stats:
-            continue
-        with torch.no_grad():
-            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-            conv.weight.mul_(scale.view((-1,) + (1,) * (conv.weight.dim() - 1)))
-            conv.bias = torch.nn.Parameter((bias - bn.running_mean) * scale + bn.bias)
-        setattr(module, module.norm_name, torch.nn.Identity())
-        folded += 1
-    return folded
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def count_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
-    """FLOPs of one forward (convolutions and matrix products; 2 per multiply-add)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
-        model(pixel_values=x)
-    return int(counter.get_total_flops())
-
-
-def time_forward(model: torch.nn.Module, x: torch.Tensor, warmup: int, repeats: int) -> List[float]:
-    """Seconds of each timed forward."""
-    times = []
+        register_all()
+        vh = TASK_CLASSES[config.model_type](config).eval()
+        randomize_norms(vh)
+    else:
+        vh = build_videohub(config, state_dict).eval()
+    opt = optimize_for_inference(copy.deepcopy(vh))
+    fns["videohub"] = lambda: vh(pixel_values=x).clip_logits
+    fns["optimized"] = lambda: opt(pixel_values=x).clip_logits
+    if have_ptv and case.pytorchvideo:
+        ptv = peers.build_pytorchvideo(case.pytorchvideo)
+        x_ptv = x.permute(0, 2, 1, 3, 4).contiguous()
+        if "slowfast" in case.pytorchvideo:  # [slow, fast]; a new list per call (the model rewrites it in place)
+            slow = x_ptv[:, :, ::4].contiguous()
+            fns["pytorchvideo"] = lambda: ptv([slow, x_ptv])
+        else:
+            fns["pytorchvideo"] = lambda: ptv(x_ptv)
     with torch.inference_mode():
-        for _ in range(warmup):
-            model(pixel_values=x)
-        _sync(x.device)
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model(pixel_values=x)
-            _sync(x.device)
-            times.append(time.perf_counter() - start)
-    return times
+        outs = {name: fn() for name, fn in fns.items() if name != "pytorchvideo"}
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter:
+            fns["videohub"]()
+    info["gflop"] = counter.get_total_flops() / 1e9
+    info["optimized_vs_videohub_rel"] = _rel(outs["optimized"], outs["videohub"])
+    if "mmaction2" in outs:
+        info["videohub_vs_mmaction2_rel"] = _rel(outs["videohub"], outs["mmaction2"])
+    return fns, info
 
 
-def matmul_seconds(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Seconds of one ``a @ b``."""
+# ---------------------------------------------------------------------------------------------
+# timing
+# ---------------------------------------------------------------------------------------------
+
+
+def _clocked(fn: Callable[[], Any]) -> Tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def time_case(fns: Dict[str, Callable[[], Any]], warmup: int, repeats: int, size: int) -> Dict[str, Any]:
+    """Interleaved rounds: matmul, every variant, matmul. Per round: wall and CPU seconds."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    matmul = lambda: a @ b  # noqa: E731
+    rounds: List[Dict[str, Any]] = []
     with torch.inference_mode():
-        start = time.perf_counter()
-        a @ b
-        _sync(a.device)
-        return time.perf_counter() - start
+        for i in range(warmup + repeats):
+            before = _clocked(matmul)
+            times = {name: _clocked(fn) for name, fn in fns.items()}
+            after = _clocked(matmul)
+            if i >= warmup:
+                flops = 2 * size**3 / 1e9
+                rounds.append(dict(times=times, matmul_gflops_wall=flops / ((before[0] + after[0]) / 2),
+                                   matmul_gflops_cpu=flops / ((before[1] + after[1]) / 2)))
+            print(f"    round {i + 1}/{warmup + repeats}: "
+                  + ", ".join(f"{k} {v[0]:.2f}s" for k, v in times.items()), flush=True)
+    return summarize(rounds)
 
 
-def time_interleaved(model: torch.nn.Module, x: torch.Tensor, warmup: int, repeats: int,
-                     size: int) -> Tuple[List[float], List[float]]:
-    """Forward seconds and, around each forward, matmul GFLOP/s (mean of the one before and after).
+def summarize(rounds: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Medians of times and of per-round ratios."""
+    names = list(rounds[0]["times"])
+    out: Dict[str, Any] = {"rounds": rounds}
+    for clock, index in (("wall", 0), ("cpu", 1)):
+        out[f"ms_{clock}"] = {n: 1000 * statistics.median(r["times"][n][index] for r in rounds) for n in names}
+        for ref in ("mmaction2", "pytorchvideo", "videohub"):
+            if ref in names:
+                out[f"optimized_over_{ref}_{clock}"] = statistics.median(
+                    r["times"]["optimized"][index] / r["times"][ref][index] for r in rounds)
+        if "mmaction2" in names:
+            out[f"videohub_over_mmaction2_{clock}"] = statistics.median(
+                r["times"]["videohub"][index] / r["times"]["mmaction2"][index] for r in rounds)
+        out[f"matmul_gflops_{clock}"] = statistics.median(r[f"matmul_gflops_{clock}"] for r in rounds)
+    return out
 
-    On a machine shared with other jobs the available compute drifts; pairing each forward with the
-    matmuls run just before and after it keeps the ratio meaningful.
-    """
-    a = torch.randn(size, size, device=x.device)
-    b = torch.randn(size, size, device=x.device)
+
+def profile_ops(fn: Callable[[], Any], top: int = 8) -> List[Tuple[str, float]]:
+    """The ``top`` ops by self CPU time of one forward, as (name, share of the total)."""
+    from torch.profiler import ProfilerActivity, profile
+
     with torch.inference_mode():
-        for _ in range(warmup):
-            model(pixel_values=x)
-        matmul_seconds(a, b)
-    times, peaks = [], []
-    before = matmul_seconds(a, b)
-    for _ in range(repeats):
-        times.append(time_forward(model, x, 0, 1)[0])
-        after = matmul_seconds(a, b)
-        peaks.append(2 * size**3 / ((before + after) / 2) / 1e9)
-        before = after
-    return times, peaks
+        fn()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            fn()
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in events) or 1.0
+    return [(e.key, e.self_cpu_time_total / total) for e in events[:top]]
 
 
-def _row(label: str, name: str, shape, flops: int, times: List[float], peaks: List[float],
-         layout: str) -> Dict[str, Any]:
-    """One table row; ``ratio`` is the median over repeats of (model GFLOP/s / paired matmul GFLOP/s)."""
-    ms = 1000 * statistics.median(times)
-    gflops_per_s = flops / 1e9 / (ms / 1000)
-    ratios = [flops / 1e9 / t / p for t, p in zip(times, peaks)]
-    return dict(model=name, label=label, shape=list(shape), layout=layout, gflops=flops / 1e9, ms=ms,
-                ms_min=1000 * min(times), gflops_per_s=gflops_per_s, matmul_gflops_per_s=statistics.median(peaks),
-                ratio=statistics.median(ratios), times_s=times, matmul_gflops_per_s_paired=peaks)
+# ---------------------------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> Dict[str, Any]:
-    """Time every model of ``args.models``; the matmul reference is measured right before each timing."""
-    device = torch.device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    rows, notes = [], []
-    for name in args.models:
-        label, _, shape = SPECS[name]
-        try:
-            model = build_model(name, device)
-        except ImportError as err:
-            notes.append(f"{label}: skipped ({err})")
-            print(notes[-1], flush=True)
-            continue
-        x = torch.randn(*shape, generator=torch.Generator().manual_seed(0)).to(device)
-        flops = count_flops(model, x)
-        row = _row(label, name, shape, flops, *time_interleaved(model, x, args.warmup, args.repeats, args.matmul_size),
-                   "contiguous")
-        rows.append(row)
-        print(f"{label:<22} {row['ms']:9.1f} ms/clip  {row['gflops']:7.1f} GFLOP  {row['gflops_per_s']:7.1f} GFLOP/s "
-              f" {100 * row['ratio']:5.1f}% of matmul ({row['matmul_gflops_per_s']:.1f} GFLOP/s)", flush=True)
-        variants = []
-        if args.channels_last:
-            variants.append(("channels_last", to_channels_last))
-        if args.fold_bn:
-            variants.append(("channels_last + folded BN" if args.channels_last else "folded BN", fold_batchnorm))
-        if variants:
-            with torch.inference_mode():
-                reference = model(pixel_values=x).clip_logits  # raw scores (logits may be averaged softmax)
-        for layout, transform in variants:
-            transform(model)
-            cl = _row(label, name, shape, flops,
-                      *time_interleaved(model, x, args.warmup, args.repeats, args.matmul_size), layout)
-            with torch.inference_mode():
-                cl["max_abs_logit_diff"] = (model(pixel_values=x).clip_logits - reference).abs().max().item()
-                cl["max_abs_logit"] = reference.abs().max().item()
-            rows.append(cl)
-            print(f"{label + ' (' + layout + ')':<22} {cl['ms']:9.1f} ms/clip  {cl['gflops_per_s']:7.1f} GFLOP/s "
-                  f" {100 * cl['ratio']:5.1f}% of matmul ({cl['matmul_gflops_per_s']:.1f} GFLOP/s), max |logit diff| "
-                  f"{cl['max_abs_logit_diff']:.2e} of max |logit| {cl['max_abs_logit']:.2e}", flush=True)
-        del model
-    env = dict(torch=torch.__version__, python=platform.python_version(), machine=platform.machine(),
-               processor=platform.processor() or "unknown", cpu_count=os.cpu_count(), threads=torch.get_num_threads(),
-               device=str(device), load_average=os.getloadavg() if hasattr(os, "getloadavg") else None,
-               mkldnn=torch.backends.mkldnn.is_available())
-    if device.type == "cuda":
-        env["gpu"] = torch.cuda.get_device_name(device)
-    return dict(env=env, matmul_size=args.matmul_size, rows=rows, notes=notes, warmup=args.warmup,
-                repeats=args.repeats)
+def _fmt(value: Optional[float], spec: str = ".2f") -> str:
+    return "—" if value is None else format(value, spec)
 
 
 def markdown(result: Dict[str, Any]) -> str:
-    """The result table in markdown."""
+    """The results as markdown tables."""
     env = result["env"]
     lines = [
-        f"Device `{env['device']}`{' (' + env['gpu'] + ')' if 'gpu' in env else ''}, {env['threads']} threads "
-        f"of {env['cpu_count']} CPUs, torch {env['torch']}, load average at the end {env['load_average']}.",
-        f"Reference: one fp32 matmul {result['matmul_size']}^3 right before and after each timed forward; "
-        f"'% of matmul' is the median over the {result['repeats']} timed forwards (after {result['warmup']} "
-        "warm-up) of the forward's GFLOP/s over the mean GFLOP/s of its two neighbouring matmuls.",
+        f"torch {env['torch']}, {env['threads']} threads of {env['cpu_count']} CPUs ({env['capability']}), fp32, "
+        f"median of {result['repeats']} interleaved rounds after {result['warmup']} warm-up; load average "
+        f"{env['load_average_start']} at the start, {env['load_average_end']} at the end.",
         "",
-        "| model | input (B, T, C, H, W) | variant | ms/clip (median) | ms/clip (min) | GFLOP/clip | GFLOP/s "
-        "| matmul GFLOP/s (median) | % of matmul | max abs clip-score change |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| model | clip | GFLOP | mmaction2 ms | videohub ms | optimized ms | pytorchvideo ms "
+        "| optimized / mmaction2 (wall) | (CPU time) | target | met | videohub / mmaction2 "
+        "| optimized / pytorchvideo (wall) | (CPU time) | % of matmul | parity |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in result["rows"]:
-        change = f"{row['max_abs_logit_diff']:.1e} (of {row['max_abs_logit']:.2g})" if "max_abs_logit_diff" in row else "-"
+        t = row["timing"]
+        ms = t["ms_wall"]
+        mm = t.get("optimized_over_mmaction2_wall")
+        met = "—" if mm is None else ("yes" if mm <= row["target"] else "**no**")
+        pct = 100 * row["gflop"] / (ms["optimized"] / 1000) / t["matmul_gflops_wall"]
+        pct_text = f"{pct:.0f}%" + (f" (target {100 * row['matmul_target']:.0f}%)" if row["matmul_target"] else "")
+        parity = f"{row['optimized_vs_videohub_rel']:.1e}"
+        if "videohub_vs_mmaction2_rel" in row:
+            parity += f" / {row['videohub_vs_mmaction2_rel']:.1e}"
         lines.append(
-            f"| {row['label']} | {tuple(row['shape'])} | {row['layout']} | {row['ms']:.1f} | {row['ms_min']:.1f} | "
-            f"{row['gflops']:.1f} | {row['gflops_per_s']:.1f} | {row['matmul_gflops_per_s']:.1f} | "
-            f"{100 * row['ratio']:.1f}% | {change} |"
-        )
+            f"| {row['label']} | {row['frames']}×{row['size']}² | {row['gflop']:.1f} | {_fmt(ms.get('mmaction2'), '.0f')} "
+            f"| {ms['videohub']:.0f} | {ms['optimized']:.0f} | {_fmt(ms.get('pytorchvideo'), '.0f')} "
+            f"| {_fmt(mm)} | {_fmt(t.get('optimized_over_mmaction2_cpu'))} | ≤ {row['target']:.2f} | {met} "
+            f"| {_fmt(t.get('videohub_over_mmaction2_wall'))} | {_fmt(t.get('optimized_over_pytorchvideo_wall'))} "
+            f"| {_fmt(t.get('optimized_over_pytorchvideo_cpu'))} | {pct_text} | {parity} |")
+    lines += ["", "parity: largest |optimized − videohub| / max |videohub| of the raw clip scores, then "
+              "|videohub − mmaction2| / max |mmaction2| (same weights)."]
     for note in result["notes"]:
-        lines.append(f"\n{note}")
+        lines += ["", note]
+    for row in result["rows"]:
+        if "profile" in row:
+            lines += ["", f"Per-op profile, {row['label']} (share of self CPU time of one forward):", "",
+                      "| variant | top ops |", "| --- | --- |"]
+            for variant, ops in row["profile"].items():
+                lines.append(f"| {variant} | " + ", ".join(f"{name} {100 * share:.1f}%" for name, share in ops) + " |")
     return "\n".join(lines) + "\n"
+
+
+def plot(result: Dict[str, Any], path: str) -> None:
+    """Bar chart of optimized / peer time ratios with the targets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    labels = [row["label"] for row in rows]
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    width = 0.27
+    series = (("optimized_over_mmaction2_wall", "optimized / mmaction2 (wall)"),
+              ("optimized_over_mmaction2_cpu", "optimized / mmaction2 (CPU time)"),
+              ("optimized_over_pytorchvideo_wall", "optimized / pytorchvideo (wall)"))
+    for i, (key, name) in enumerate(series):
+        values = [row["timing"].get(key) for row in rows]
+        xs = [j + (i - 1) * width for j, v in enumerate(values) if v is not None]
+        ax.bar(xs, [v for v in values if v is not None], width, label=name)
+    for j, row in enumerate(rows):
+        ax.hlines(row["target"], j - 1.5 * width, j + 1.5 * width, colors="black", linestyles="dashed")
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels(labels, rotation=20, ha="right")
+    ax.set_ylabel("time ratio (lower is faster)")
+    ax.set_title("videohub optimize_for_inference vs peers (2 threads, fp32; dashes: target)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+# ---------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------
+
+
+def _environment(load_start: Optional[Tuple[float, ...]]) -> Dict[str, Any]:
+    return dict(torch=torch.__version__, python=platform.python_version(), cpu_count=os.cpu_count(),
+                threads=torch.get_num_threads(), capability=torch.backends.cpu.get_cpu_capability(),
+                load_average_start=tuple(round(v, 1) for v in load_start) if load_start else None,
+                load_average_end=tuple(round(v, 1) for v in os.getloadavg()) if load_start else None)
+
+
+def write_outputs(result: Dict[str, Any], args: argparse.Namespace) -> None:
+    """Write the markdown, JSON and plot files asked for (after every case, so a crash keeps the rest)."""
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    if args.plot and result["rows"]:
+        plot(result, args.plot)
+
+
+def run(args: argparse.Namespace) -> Dict[str, Any]:
+    """Build and time every case of ``args.models``; write the outputs after each case."""
+    torch.set_num_threads(args.threads)
+    notes = []
+    mm_problem = peers.import_mmaction2(args.mmaction2_site)
+    ptv_problem = peers.import_pytorchvideo(args.pytorchvideo_path)
+    notes += [p for p in (mm_problem, ptv_problem) if p]
+    load_start = os.getloadavg() if hasattr(os, "getloadavg") else None
+    rows: List[Dict[str, Any]] = []
+    result = dict(env=_environment(load_start), rows=rows, notes=notes, warmup=args.warmup, repeats=args.repeats,
+                  matmul_size=args.matmul_size)
+    for case in CASES:
+        if case.key not in args.models:
+            continue
+        print(f"{case.label} ({case.config}, {case.frames}x{case.size}^2)", flush=True)
+        fns, info = build_case(case, args, mm_problem is None, ptv_problem is None)
+        row = dict(key=case.key, label=case.label, config=case.config, frames=case.frames, size=case.size,
+                   target=case.target, matmul_target=case.matmul_target, pytorchvideo=case.pytorchvideo, **info)
+        row["timing"] = time_case(fns, args.warmup, args.repeats, args.matmul_size)
+        ratio = row["timing"].get("optimized_over_mmaction2_wall")
+        if args.profile:
+            row["profile"] = {name: profile_ops(fns[name]) for name in ("mmaction2", "optimized") if name in fns}
+        print(f"  optimized/mmaction2 {_fmt(ratio)} (wall), "
+              f"{_fmt(row['timing'].get('optimized_over_mmaction2_cpu'))} (CPU); "
+              f"optimized/pytorchvideo {_fmt(row['timing'].get('optimized_over_pytorchvideo_wall'))}", flush=True)
+        rows.append(row)
+        del fns
+        result["env"] = _environment(load_start)
+        write_outputs(result, args)
+    return result
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
-                        help="models to time (default: all)")
-    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed forwards first (default: 1)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed forwards (default: 3)")
+    parser.add_argument("--models", nargs="+", choices=CASE_KEYS, default=list(CASE_KEYS),
+                        help="cases to run (default: all)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default: 1)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default: 5)")
     parser.add_argument("--matmul-size", type=int, default=2048, help="size of the reference matmul (default: 2048)")
-    parser.add_argument("--channels-last", action="store_true",
-                        help="also time each model with channels_last(_3d) conv weights and report the logit change")
-    parser.add_argument("--fold-bn", action="store_true",
-                        help="then also fold each conv's BN into the conv (inference only) and time that")
-    parser.add_argument("--markdown", help="write the table (markdown) to this file")
+    parser.add_argument("--mmaction2-site", default=peers.DEFAULT_MMACTION2_SITE,
+                        help=f"site-packages of the mmaction2 0.24.1 environment (default: {peers.DEFAULT_MMACTION2_SITE})")
+    parser.add_argument("--pytorchvideo-path", default=peers.DEFAULT_PYTORCHVIDEO_PATH,
+                        help=f"folder holding pytorchvideo 0.1.5 (default: {peers.DEFAULT_PYTORCHVIDEO_PATH})")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one forward of mmaction2 and of the optimized model per case")
+    parser.add_argument("--markdown", help="write the tables (markdown) to this file")
     parser.add_argument("--json", help="write the raw results to this JSON file")
+    parser.add_argument("--plot", help="write a PNG bar chart of the ratios to this file")
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    result = run(args)
-    table = markdown(result)
-    print(table)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(table)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    print(markdown(run(args)))
     return 0
 
 

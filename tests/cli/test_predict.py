@@ -399,9 +399,13 @@ def test_top_k_zero_is_an_argument_error(tiny, capsys):
 
 
 def test_optimize_runs_optimize_for_inference_on_the_moved_model(tiny, capsys, monkeypatch):
-    monkeypatch.delattr(VideoPreTrainedModel, "optimize_for_inference", raising=False)
-    assert main(["predict", tiny.videos[0], "--model", tiny.folder, "--optimize"]) == 2
-    assert "--optimize needs VideoPreTrainedModel.optimize_for_inference" in capsys.readouterr().err
+    assert main(["predict", tiny.videos[0], "--model", tiny.folder, "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main(["predict", tiny.videos[0], "--model", tiny.folder, "--optimize", "--json"]) == 0
+    optimized = json.loads(capsys.readouterr().out)
+    assert [p["label"] for p in optimized[0]["predictions"]] == [p["label"] for p in plain[0]["predictions"]]
+    for a, b in zip(optimized[0]["predictions"], plain[0]["predictions"]):
+        assert a["score"] == pytest.approx(b["score"], rel=1e-4, abs=1e-6)
 
     calls = []
 

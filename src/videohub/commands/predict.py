@@ -334,7 +334,7 @@ def _load(args: argparse.Namespace, device: Any) -> Tuple[Any, Any]:
     """The model (eval mode, on ``device`` in ``args.dtype``) and processor (views overridden)."""
     import torch
 
-    from .. import AutoVideoModel, VideoPreTrainedModel, VideoProcessor
+    from .. import AutoVideoModel, VideoProcessor
 
     folder = resolve_model(args.model, args.revision)
     if not os.path.isfile(os.path.join(folder, "preprocessor_config.json")):
@@ -343,15 +343,9 @@ def _load(args: argparse.Namespace, device: Any) -> Tuple[Any, Any]:
                          "VideoProcessor(...).save_pretrained(folder)")
     dtype = getattr(torch, args.dtype)
     if dtype != torch.float32 and device.type == "cpu":
-        try:
-            from ..deploy.quantize import warn_if_slow_dtype
-        except ImportError:  # videohub.deploy is newer than this command
-            pass
-        else:
-            warn_if_slow_dtype(dtype)
-    if args.optimize and not callable(getattr(VideoPreTrainedModel, "optimize_for_inference", None)):
-        raise UsageError("--optimize needs VideoPreTrainedModel.optimize_for_inference, which this videohub "
-                         "installation does not have")
+        from ..deploy.quantize import warn_if_slow_dtype
+
+        warn_if_slow_dtype(dtype)
     model = AutoVideoModel.from_pretrained(folder, use_safetensors=True).to(device=device, dtype=dtype).eval()
     if args.optimize:  # after the move: the memory format and fused kernels depend on the device and dtype
         model = model.optimize_for_inference()
