@@ -461,6 +461,11 @@ def run(args: argparse.Namespace) -> int:
     failed = [item for _, items in totals for item in items]
     if state.is_main_process:
         _report(sum(n for n, _ in totals), len(videos) - len(todo), failed, output)
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():  # a clean teardown: no process dies in its exit handlers
+        dist.barrier()
+        dist.destroy_process_group()
     return EXIT_SOME_FAILED if failed else 0
 
 

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError, ShapeError
 from ..metrics.localization import average_recall_at_avg_proposals
 from ..training.checkpointing import STATE_FILE, find_checkpoint, save_checkpoint
-from ..training.lr import make_lr_scheduler
+from ..training.lr import make_lr_scheduler, scheduler_state
 from ..training.optimizer import build_optimizer
 from ..utils.logging import get_logger
 
@@ -212,8 +212,9 @@ def train_localizer(model: Any, train_rows: Any, cfg: Any, accelerator: Any, eva
                 logger.info("step %d: loss %.4f, lr %.3g", completed, float(np.mean(losses[-cfg.logging_steps:])),
                             scheduler.get_last_lr()[0])
             if every and completed % every == 0:
-                state = {"completed_steps": completed, "epoch": completed // steps_per_epoch, "seed": cfg.seed,
-                         "meta": meta or {}}
+                state = {"completed_steps": completed, "epoch": completed // steps_per_epoch,
+                         "batches_in_epoch": completed % steps_per_epoch, "seed": cfg.seed,
+                         "scheduler": scheduler_state(scheduler), "meta": meta or {}}
                 save_checkpoint(accelerator, cfg.output_dir, f"step_{completed}", state, cfg.checkpoints_total_limit)
             if completed >= total_steps:
                 break
