@@ -13,7 +13,8 @@ from videohub.conversion.detection import check_ava_detector
 from videohub.conversion.golden import golden_zoo_dir
 from videohub.conversion.localizers import check_bmn
 from videohub.conversion.parity import (
-    KIND_HANDLERS, RECOGNIZER_KINDS, UNSUPPORTED_PREFIX, check_file, check_golden_dir, recognizer_inputs,
+    KIND_HANDLERS, RECOGNIZER_KINDS, UNSUPPORTED_PREFIX, WHOLE_MODEL_KINDS, check_file, check_golden_dir,
+    recognizer_inputs,
 )
 from videohub.errors import CheckpointError
 
@@ -129,12 +130,29 @@ def _zoo_files():
     return sorted(name for name in os.listdir(path) if name.endswith(".pt"))
 
 
+@pytest.fixture
+def reloads(monkeypatch):
+    """Counts the models ``AutoVideoModel.from_pretrained`` reads back."""
+    from videohub.auto import AutoVideoModel
+
+    calls = []
+    original = AutoVideoModel.from_pretrained.__func__
+
+    def counted(cls, *args, **kwargs):
+        calls.append(args[0])
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(AutoVideoModel, "from_pretrained", classmethod(counted))
+    return calls
+
+
 @pytest.mark.parametrize("name", _zoo_files())
-def test_every_golden_zoo_file_passes(name):
-    result = check_file(os.path.join(golden_zoo_dir(), name))
+def test_every_golden_zoo_file_passes_via_pretrained(name, reloads):
+    result = check_file(os.path.join(golden_zoo_dir(), name), via_pretrained=True)
     if (result.error or "").startswith(UNSUPPORTED_PREFIX):
         pytest.skip(f"{name}: architecture not built yet ({result.error})")
     assert result.ok, result.line()
+    assert len(reloads) == 1  # the compared model is the one read back
 
 
 def test_golden_zoo_holds_the_three_timesformer_files():
@@ -154,12 +172,42 @@ def test_a_wrong_weight_is_detected(tmp_path, golden_path):
 
 
 @pytest.mark.slow  # runs every golden file: 46 models and parts, and golden_funcs.pt (about a minute of CPU)
-def test_every_golden_file_passes(golden_path):
-    results = check_golden_dir(golden_path)
+def test_every_golden_file_passes_via_pretrained(golden_path, reloads):
+    """Every golden file passes, every whole model after save_pretrained and AutoVideoModel.from_pretrained."""
+    results = check_golden_dir(golden_path, via_pretrained=True)
     recognizers = [r for r in results if r.kind in RECOGNIZER_KINDS]
     assert len(recognizers) == 29 and len(results) == 47
     failed = [r.line() for r in results if not r.ok]
     assert not failed, "\n".join(failed)
+    whole = [r for r in results if r.kind in WHOLE_MODEL_KINDS]
+    assert {r.kind for r in whole} == {"rec2d", "rec3d", "audio", "tem", "pem", "bmn", "ssn", "ava_detector"}
+    # one reload per whole model; SSN converts its train and its test config
+    assert len(reloads) == len(whole) + sum(r.kind == "ssn" for r in whole)
+
+
+def test_via_pretrained_compares_the_reloaded_model(golden_path, monkeypatch):
+    """A weight changed on the way through from_pretrained fails the check; without the round trip it passes."""
+    from videohub.auto import AutoVideoModel
+
+    original = AutoVideoModel.from_pretrained.__func__
+
+    def tampered(cls, *args, **kwargs):
+        model = original(cls, *args, **kwargs)
+        with torch.no_grad():
+            model.cls_head.fc_cls.bias.add_(0.5)
+        return model
+
+    monkeypatch.setattr(AutoVideoModel, "from_pretrained", classmethod(tampered))
+    path = os.path.join(golden_path, "tsn_r18.pt")
+    assert check_file(path).ok
+    result = check_file(path, via_pretrained=True)
+    assert not result.ok and result.comparison.failures[0].startswith("output:")
+
+
+def test_main_via_pretrained_flag(golden_path, capsys):
+    assert parity.main([golden_path, "--kinds", "tem", "--via-pretrained"]) == 0
+    out = capsys.readouterr().out
+    assert "after save_pretrained and AutoVideoModel.from_pretrained" in out and "2 passed, 0 failed" in out
 
 
 def test_golden_funcs_pass(golden_path):

@@ -5,7 +5,8 @@
 (:mod:`~videohub.conversion.parity` dispatches on it). The whole detector is converted like a
 checkpoint: :func:`~videohub.conversion.mmaction2.config_from_mmaction2` gives an
 :class:`~videohub.models.ava.AVAConfig`, the detector key table loads the weights into
-``AVAForSpatioTemporalActionDetection``, which is saved and reloaded as from the Hub. The parts
+``AVAForSpatioTemporalActionDetection`` (:func:`~videohub.conversion.golden.golden_model`, also
+through the Hub round trip inside :func:`~videohub.conversion.golden.pretrained_round_trip`). The parts
 (RoI extractor, heads, backbone) are mmaction2 modules built from the golden ``config`` that load
 the golden ``state_dict`` as it is.
 
@@ -23,11 +24,11 @@ from typing import Any, Callable, Dict, Mapping
 import numpy as np
 import torch
 
-from ..auto import AutoVideoModel
 from ..models.ava import BBoxHeadAVA, FBOHead, SingleRoIExtractor3D, save_lfb
 from ..registry import BACKBONES
 from .comparison import Comparison, compare
-from .mmaction2 import build_model, config_from_mmaction2
+from .golden import golden_model
+from .mmaction2 import config_from_mmaction2
 from .state_dict import load_part_weights
 
 LFB_PLACEHOLDER = "<LFB_DIR>"
@@ -130,18 +131,16 @@ def check_fbo_head(golden: Dict[str, Any]) -> Comparison:
 
 
 def check_ava_detector(golden: Dict[str, Any]) -> Comparison:
-    """The golden FastRCNN converted to ``AVAForSpatioTemporalActionDetection``, through the Hub round trip.
+    """The golden FastRCNN converted to ``AVAForSpatioTemporalActionDetection``.
 
-    The converted model is saved and reloaded with ``AutoVideoModel.from_pretrained``; compared are
-    the backbone features, the reloaded model's ``forward`` logits of the stored RoIs (mmaction2's raw
+    Compared are the backbone features, the model's ``forward`` logits of the stored RoIs (mmaction2's raw
     RoI scores), the RoI features, ``simple_test_bboxes`` and mmdet's ``simple_test`` of the RoI head,
     and the long-term features of a shared head.
     """
     with tempfile.TemporaryDirectory() as directory:
         _write_golden_banks(golden, directory)
         config = config_from_mmaction2(_replace_placeholder(_plain(golden["config"]), directory))
-        build_model(config, golden["state_dict"], source=str(golden.get("name"))).save_pretrained(f"{directory}/hub")
-        model = AutoVideoModel.from_pretrained(f"{directory}/hub").eval()
+        model = golden_model(config, golden["state_dict"], source=str(golden.get("name")))
     extra = golden.get("extra") or {}
     x, rois, img_metas = golden["input"], golden["rois"], golden["img_metas"]
     comparison = Comparison()

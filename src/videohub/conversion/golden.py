@@ -3,20 +3,32 @@
 A golden file is a ``torch.load(weights_only=True)`` dict whose large state-dict tensors may be
 stored as regeneration recipes: ``np.random.RandomState(seed).uniform(low, high, shape)`` with a
 sha256 of the float32 bytes, which is checked.
+
+:func:`golden_model` builds the converted videohub model of a golden file; inside
+:func:`pretrained_round_trip` it also goes through the Hub round trip (``save_pretrained`` and
+``AutoVideoModel.from_pretrained``), so the checks see the model a user downloads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import os
-from typing import Any, Dict
+import tempfile
+from typing import Any, Dict, Iterator, Mapping
 
 import numpy as np
 import torch
 
+from ..auto import AutoVideoModel
+from ..configuration_utils import VideoConfig
 from ..errors import CheckpointError
+from ..modeling_utils import VideoPreTrainedModel
+from .mmaction2 import build_model
 
 DEFAULT_GOLDEN_DIR = os.path.join("..", "shared", "parity", "golden")
+_ROUND_TRIP: contextvars.ContextVar[bool] = contextvars.ContextVar("videohub_golden_round_trip", default=False)
 
 
 def golden_dir() -> str:
@@ -54,3 +66,33 @@ def load_golden(path: str) -> Dict[str, Any]:
     if isinstance(data, dict) and "state_dict" in data:
         data["state_dict"] = materialize_state_dict(data["state_dict"])
     return data
+
+
+@contextlib.contextmanager
+def pretrained_round_trip(enabled: bool = True) -> Iterator[None]:
+    """Within the block, :func:`golden_model` returns models reloaded from ``save_pretrained``.
+
+    Args:
+        enabled: Whether to go through the round trip. Default ``True``.
+    """
+    token = _ROUND_TRIP.set(enabled)
+    try:
+        yield
+    finally:
+        _ROUND_TRIP.reset(token)
+
+
+def golden_model(config: VideoConfig, state_dict: Mapping[str, torch.Tensor],
+                 source: str = "golden file") -> VideoPreTrainedModel:
+    """The videohub model of ``config`` with the mmaction2 ``state_dict`` converted into it, in eval mode.
+
+    Inside :func:`pretrained_round_trip` the converted model is saved with ``save_pretrained`` and the
+    model returned is the one ``AutoVideoModel.from_pretrained`` reads back. ``source`` names the
+    weights in error messages (default ``"golden file"``).
+    """
+    model = build_model(config, state_dict, source)
+    if not _ROUND_TRIP.get():
+        return model
+    with tempfile.TemporaryDirectory(prefix="videohub-golden-") as directory:
+        model.save_pretrained(directory)
+        return AutoVideoModel.from_pretrained(directory).eval()

@@ -4,7 +4,9 @@
 on it). Every golden file is converted like a checkpoint: its ``config`` becomes the videohub config
 (:func:`~videohub.conversion.mmaction2.config_from_mmaction2`: ``TEMConfig``, ``PEMConfig``,
 ``BMNConfig``, ``SSNConfig``) and its ``state_dict`` loads through the localizer key table into the
-task model. BMN is checked through the task model's ``forward`` and ``post_process``; TEM, PEM and
+task model (:func:`~videohub.conversion.golden.golden_model`, so also through the Hub round trip
+inside :func:`~videohub.conversion.golden.pretrained_round_trip`). BMN is checked through the task
+model's ``forward`` and ``post_process``; TEM, PEM and
 SSN through the mmaction2 module the task model wraps (``model.localizer``), whose methods the
 golden files recorded.
 """
@@ -18,7 +20,8 @@ from torch import nn
 
 from ..auto import AutoVideoModel
 from .comparison import Comparison, compare
-from .mmaction2 import build_model, config_from_mmaction2, load_mmaction2_weights
+from .golden import golden_model
+from .mmaction2 import config_from_mmaction2
 
 
 def load_localizer(config: Dict[str, Any], state_dict: Dict[str, torch.Tensor],
@@ -29,7 +32,7 @@ def load_localizer(config: Dict[str, Any], state_dict: Dict[str, torch.Tensor],
     through the localizer key table; the task model's ``localizer`` is returned, in eval mode.
     ``source`` names the weights in error messages (default ``"checkpoint"``).
     """
-    return build_model(config_from_mmaction2(config), state_dict, source).localizer
+    return golden_model(config_from_mmaction2(config), state_dict, source).localizer
 
 
 def _extra(golden: Dict[str, Any]) -> Dict[str, Any]:
@@ -68,12 +71,12 @@ def check_bmn(golden: Dict[str, Any]) -> Comparison:
     wrapped module, and the model's ``post_process`` (the same proposals).
     """
     config = config_from_mmaction2(golden["config"])
-    model = AutoVideoModel.from_config(config)
     extra = _extra(golden)
     comparison = Comparison()
     if "bm_sample_mask" in extra:
-        comparison.merge(compare(extra["bm_sample_mask"], model.localizer.sample_mask.detach(), "extra.bm_sample_mask"))
-    load_mmaction2_weights(model, golden["state_dict"], str(golden.get("name")))
+        fresh = AutoVideoModel.from_config(config)
+        comparison.merge(compare(extra["bm_sample_mask"], fresh.localizer.sample_mask.detach(), "extra.bm_sample_mask"))
+    model = golden_model(config, golden["state_dict"], str(golden.get("name")))
     with torch.no_grad():
         out = model(input_features=golden["input"])
         maps = dict(confidence_map=out.confidence_map, start=out.start, end=out.end)

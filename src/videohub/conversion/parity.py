@@ -14,7 +14,8 @@ those images get an absolute tolerance of 1.
 :data:`KIND_HANDLERS` maps each kind to its check: the recognizer kinds (``rec2d``, ``rec3d``,
 ``audio``, ``skeleton``) here, the localizer kinds from :mod:`~videohub.conversion.localizers` and
 the detection kinds from :mod:`~videohub.conversion.detection`. A file of a kind without a handler
-fails with "not yet supported: <kind>".
+fails with "not yet supported: <kind>". With ``via_pretrained`` every whole model
+(:data:`WHOLE_MODEL_KINDS`) is checked after ``save_pretrained`` and ``AutoVideoModel.from_pretrained``.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import numpy as np
 import torch
+import transformers
 
 from ..registry import PIPELINES
 from . import detection, localizers
 from .comparison import Comparison, compare
-from .golden import materialize_state_dict
-from .mmaction2 import build_model, config_from_mmaction2
+from .golden import golden_model, materialize_state_dict, pretrained_round_trip
+from .mmaction2 import config_from_mmaction2
 
 RECOGNIZER_KINDS = ("rec2d", "rec3d", "audio")
 FUNCS_KIND = "funcs"
@@ -99,7 +101,7 @@ def recognizer_inputs(kind: str, x: torch.Tensor) -> Dict[str, torch.Tensor]:
 def check_recognizer(golden: Dict[str, Any]) -> Comparison:
     """Convert a recognizer golden file, run it, compare clip scores and averaged test output."""
     config = config_from_mmaction2(golden["config"])
-    model = build_model(config, golden["state_dict"], source=str(golden.get("name")))
+    model = golden_model(config, golden["state_dict"], source=str(golden.get("name")))
     inputs = recognizer_inputs(golden["kind"], golden["input"])
     np.random.seed(0)  # TRN-MultiScale samples its relations with numpy's global RNG, as the reference
     with torch.no_grad():
@@ -118,7 +120,7 @@ def check_skeleton(golden: Dict[str, Any]) -> Comparison:
     """Kind ``skeleton`` (mmaction2 ``SkeletonGCN``): keypoints ``(N, C, T, V, M)`` are ``keypoints`` as
     they are; compare the head's scores, ``extra.test_output`` and ``extra.backbone_feat``."""
     config = config_from_mmaction2(golden["config"])
-    model = build_model(config, golden["state_dict"], source=str(golden.get("name")))
+    model = golden_model(config, golden["state_dict"], source=str(golden.get("name")))
     with torch.no_grad():
         out = model(keypoints=golden["input"], output_hidden_states=True)
     comparison = compare(golden["output"], out.clip_logits, "output")
@@ -129,6 +131,9 @@ def check_skeleton(golden: Dict[str, Any]) -> Comparison:
         comparison.merge(compare(extra["backbone_feat"], out.hidden_states[0], "extra.backbone_feat"))
     return comparison
 
+
+# Kinds whose golden file holds a whole converted model (the others hold parts: heads, extractors, backbones).
+WHOLE_MODEL_KINDS = RECOGNIZER_KINDS + ("skeleton",) + tuple(localizers.KIND_HANDLERS) + ("ava_detector",)
 
 # golden kind -> check(golden) -> Comparison
 KIND_HANDLERS: Dict[str, Callable[[Dict[str, Any]], Comparison]] = {
@@ -230,8 +235,14 @@ def golden_kind(data: Dict[str, Any]) -> str:
     return "unknown"
 
 
-def check_file(path: str, kinds: Optional[Iterable[str]] = None) -> Optional[Result]:
-    """Check one golden file; ``None`` when its kind is not in ``kinds`` (default ``None``: every kind)."""
+def check_file(path: str, kinds: Optional[Iterable[str]] = None, via_pretrained: bool = False) -> Optional[Result]:
+    """Check one golden file; ``None`` when its kind is not in ``kinds``.
+
+    Args:
+        path: The golden ``.pt`` file.
+        kinds: Only files of these kinds. Default ``None``: every kind.
+        via_pretrained: Check whole models after the Hub round trip. Default ``False``.
+    """
     name = os.path.basename(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
@@ -252,23 +263,26 @@ def check_file(path: str, kinds: Optional[Iterable[str]] = None) -> Optional[Res
     try:
         if isinstance(data.get("state_dict"), dict):
             data["state_dict"] = materialize_state_dict(data["state_dict"])
-        comparison = handler(data)
+        with pretrained_round_trip(via_pretrained):
+            comparison = handler(data)
     except Exception as exc:
         return Result(name, kind, Comparison(), error=f"{type(exc).__name__}: {exc}")
     return Result(name, kind, comparison)
 
 
-def check_golden_dir(directory: str, kinds: Optional[Sequence[str]] = None) -> List[Result]:
+def check_golden_dir(directory: str, kinds: Optional[Sequence[str]] = None,
+                     via_pretrained: bool = False) -> List[Result]:
     """Check every ``*.pt`` file of ``directory``, sorted by name.
 
     Args:
         directory: The golden directory.
         kinds: Only files of these kinds (files that cannot be read are always reported). Default
             ``None``: every kind.
+        via_pretrained: Check whole models after the Hub round trip. Default ``False``.
     """
     results = []
     for path in sorted(glob.glob(os.path.join(directory, "*.pt"))):
-        result = check_file(path, kinds)
+        result = check_file(path, kinds, via_pretrained)
         if result is not None:
             results.append(result)
     return results
@@ -286,13 +300,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help=f"only these kinds, e.g. {' '.join(RECOGNIZER_KINDS)} {FUNCS_KIND} (default: all)")
     parser.add_argument("--skip-unsupported", action="store_true",
                         help="report files of a kind no videohub architecture handles yet as SKIP, not FAIL")
+    parser.add_argument("--via-pretrained", action="store_true",
+                        help="save every converted whole model (kinds: " + ", ".join(WHOLE_MODEL_KINDS) + ") with "
+                             "save_pretrained, reload it with AutoVideoModel.from_pretrained and only then compare")
     parser.add_argument("--verbose", action="store_true", help="print every failing case of golden_funcs.pt")
     args = parser.parse_args(argv)
     for directory in args.golden_dir:
         if not os.path.isdir(directory):
             parser.error(f"{directory} is not a directory")
     torch.set_num_threads(min(4, torch.get_num_threads()))
-    results = [r for directory in args.golden_dir for r in check_golden_dir(directory, args.kinds)]
+    if args.via_pretrained:
+        transformers.utils.logging.disable_progress_bar()  # one line per golden file, not two bars per model
+        print("whole models are checked after save_pretrained and AutoVideoModel.from_pretrained", flush=True)
+    results = [r for directory in args.golden_dir for r in check_golden_dir(directory, args.kinds, args.via_pretrained)]
     skipped = 0
     for result in results:
         if args.skip_unsupported and (result.error or "").startswith(UNSUPPORTED_PREFIX):
