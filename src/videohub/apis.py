@@ -57,8 +57,6 @@ def init_recognizer(
     Raises:
         ConfigError: ``checkpoint`` given with a videohub folder/Hub id, or an unusable config.
     """
-    from huggingface_hub.errors import EntryNotFoundError
-
     from .auto import AutoVideoModel
     from .processing import VideoProcessor
 
@@ -78,16 +76,9 @@ def init_recognizer(
             raise ConfigError(f"init_recognizer: {config!r} is a videohub model (weights included); "
                               "checkpoint= is only for mmaction2 configs")
         model = AutoVideoModel.from_pretrained(os.fspath(config)).to(target).eval()
-        try:
-            processor = VideoProcessor.from_pretrained(os.fspath(config))
-        except (OSError, ValueError, EntryNotFoundError) as err:
-            logger.warning("%s has no readable preprocessor_config.json (%s); using the default processor", config, err)
-            processor = None
+        processor = VideoProcessor.for_model(os.fspath(config), model.config)
     if processor is None:
-        key = "num_clips" if model.config.recognizer == "Recognizer2D" else "clip_len"
-        sampler = dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=1, test_mode=True)
-        sampler[key] = int(model.config.num_frames)
-        processor = VideoProcessor(sampler=sampler)
+        processor = VideoProcessor.for_config(model.config)
     model.processor = processor
     model.use_frames = bool(use_frames)
     return model

@@ -6,6 +6,8 @@ by the task base it derives from: the base declares ``auto_task`` (``"video-clas
 ``"temporal-action-localization"``, ``"spatio-temporal-action-detection"``, or
 ``"feature-extraction"`` for base models), and :data:`TASKS` says which transformers Auto class,
 if any, that task also joins. A new task is one more base class and one more row in ``TASKS``.
+``pipeline("video-classification")`` runs :class:`videohub.pipelines.VideoClassificationPipeline`,
+which finds a videohub model's processor without torchvision.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .configuration_utils import VideoConfig
 from .errors import ConfigError
 from .modeling_utils import VideoPreTrainedModel
 from .models import import_all
+from .pipelines import register as register_pipelines
 from .processing import VideoProcessor
 
 # task → transformers Auto class that also loads it (``None``: only videohub's Auto classes).
@@ -151,3 +154,4 @@ class AutoVideoProcessor:
 
 
 register_all()
+register_pipelines()

@@ -120,17 +120,8 @@ def test_bad_inputs(tmp_path):
         proc(np.zeros((4, 5)))
 
 
-def test_pipeline_from_a_folder_matches_the_cli_and_the_reference(video, tmp_path):
-    """The pipeline on a saved folder agrees with ``predict``'s probabilities and mmaction2's averaged scores.
-
-    Where torchvision is installed, transformers' ``AutoVideoProcessor`` (and so the pipeline) finds
-    the processor from the folder alone; without it the processor is passed explicitly.
-    """
-    from transformers.utils import is_torchvision_available
-
-    from videohub.tools.scores import class_probabilities as probabilities
-
-    path, _ = video
+def _saved_tsn(folder, processor=True):
+    """A TSN-R18 with a confident head (and its processor unless ``processor=False``) saved in ``folder``."""
     config = TSNConfig(backbone=dict(type="ResNet", depth=18), cls_head=dict(type="TSNHead", in_channels=512),
                        id2label={0: "a", 1: "b", 2: "c"}, num_frames=3, average_clips="prob")
     torch.manual_seed(0)
@@ -140,14 +131,59 @@ def test_pipeline_from_a_folder_matches_the_cli_and_the_reference(video, tmp_pat
     proc = VideoProcessor(sampler=dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=3, test_mode=True),
                           transforms=[dict(type="Resize", scale=[-1, 32]), dict(type="CenterCrop", crop_size=32)]
                           + IDENTITY)
-    model.save_pretrained(tmp_path)
-    proc.save_pretrained(tmp_path)
-    explicit = {} if is_torchvision_available() else {"video_processor": AutoVideoProcessor.from_pretrained(str(tmp_path))}
-    clf = pipeline("video-classification", model=str(tmp_path), **explicit)
-    result = clf(path, top_k=3)
+    model.save_pretrained(folder)
+    if processor:
+        proc.save_pretrained(folder)
+    return model, proc
+
+
+def _assert_pipeline_agrees(result, model, proc, path):
+    from videohub.tools.scores import class_probabilities as probabilities
+
     with torch.no_grad():
         out = model(**proc(path))
     expected = probabilities(out.logits)[0]
     torch.testing.assert_close(expected, out.scores[0], rtol=1e-5, atol=1e-7)  # the reference's averaged probability
-    assert [r["label"] for r in result] == [config.id2label[int(i)] for i in expected.argsort(descending=True)]
+    assert [r["label"] for r in result] == [model.config.id2label[int(i)] for i in expected.argsort(descending=True)]
     assert result[0]["score"] == pytest.approx(float(expected.max()), rel=1e-5)
+
+
+def test_pipeline_from_a_folder_matches_the_cli_and_the_reference(video, tmp_path):
+    """``pipeline("video-classification", model=folder)`` finds the saved processor by itself (no torchvision
+    needed) and agrees with ``predict``'s probabilities and mmaction2's averaged scores."""
+    path, _ = video
+    model, proc = _saved_tsn(tmp_path)
+    clf = pipeline("video-classification", model=str(tmp_path))
+    assert clf.video_processor.to_dict() == proc.to_dict()
+    _assert_pipeline_agrees(clf(path, top_k=3), model, proc, path)
+
+
+def test_pipeline_from_a_hub_id(video, tmp_path, monkeypatch):
+    """The same with the model pushed to a (local) Hub and named by its id."""
+    import transformers.utils.hub as transformers_hub
+    from huggingface_hub import constants
+
+    from videohub.hub import local_hub
+
+    path, _ = video
+    model, proc = _saved_tsn(tmp_path / "model")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(transformers_hub, "_hf_api", None)  # built inside the block, with the local endpoint
+    with local_hub(str(tmp_path / "hub"), "pipe-token"):
+        model.push_to_hub("org/tiny-tsn")
+        proc.push_to_hub("org/tiny-tsn")
+        clf = pipeline("video-classification", model="org/tiny-tsn")
+        assert clf.video_processor.to_dict() == proc.to_dict()
+        _assert_pipeline_agrees(clf(path, top_k=3), model, proc, path)
+
+
+def test_pipeline_without_a_saved_processor_uses_the_configs(video, tmp_path, caplog):
+    """No preprocessor_config.json: the processor of the config (its 3 segments), with a warning naming the file."""
+    path, _ = video
+    model, _ = _saved_tsn(tmp_path, processor=False)
+    with caplog.at_level("WARNING", logger="videohub"):
+        clf = pipeline("video-classification", model=str(tmp_path))
+    assert "preprocessor_config.json" in caplog.text and str(tmp_path) in caplog.text
+    assert clf.video_processor.to_dict() == VideoProcessor.for_config(model.config).to_dict()
+    assert clf.video_processor.sample_indices(30).tolist() == [5, 15, 25]
+    _assert_pipeline_agrees(clf(path, top_k=3), model, clf.video_processor, path)

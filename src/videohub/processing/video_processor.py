@@ -25,6 +25,9 @@ from transformers.utils import PushToHubMixin
 from ..data.pipeline_translation import SAMPLER_STEPS, processor_steps
 from ..data.pipelines.augmentations import IMAGENET_MEAN, IMAGENET_STD
 from ..errors import ConfigError, ShapeError, VideoDecodeError
+from ..utils import logging
+
+logger = logging.get_logger(__name__)
 
 PROCESSOR_CONFIG_NAME = "preprocessor_config.json"
 RAWFRAME_TEMPLATE = "img_{:05}.jpg"
@@ -87,6 +90,37 @@ class VideoProcessor(PushToHubMixin):
         self._transform = Compose([*self.transforms, dict(type="ToModelInputs")])
 
     # ------------------------------------------------------------------ construction
+    @classmethod
+    def for_config(cls, config: Any) -> "VideoProcessor":
+        """The default processor of a recognizer config (no saved test protocol).
+
+        It samples ``config.num_frames`` frames: as that many one-frame segments for a 2D
+        recognizer, as one clip of that length otherwise; the transforms are the defaults.
+        """
+        key = "num_clips" if getattr(config, "recognizer", None) == "Recognizer2D" else "clip_len"
+        sampler = dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=1, test_mode=True)
+        sampler[key] = int(config.num_frames)
+        return cls(sampler=sampler)
+
+    @classmethod
+    def for_model(cls, name_or_path: Union[str, os.PathLike], config: Any, **kwargs: Any) -> "VideoProcessor":
+        """The processor saved beside a model, or :meth:`for_config` with a warning when it has none.
+
+        Args:
+            name_or_path: The model's folder or Hub id.
+            config: The model's config.
+            **kwargs: Hub arguments of :meth:`from_pretrained` (``revision``, ``token``, ...).
+        """
+        from huggingface_hub.errors import EntryNotFoundError
+
+        try:
+            return cls.from_pretrained(name_or_path, **kwargs)
+        except (OSError, ValueError, EntryNotFoundError) as err:
+            logger.warning("%s has no readable %s (%s); using the default processor for its config: %s frames, "
+                           "resize to 256, centre crop 224, ImageNet normalization",
+                           name_or_path, PROCESSOR_CONFIG_NAME, err, config.num_frames)
+            return cls.for_config(config)
+
     @classmethod
     def from_mmaction2_pipeline(cls, test_pipeline: Sequence[Dict[str, Any]]) -> "VideoProcessor":
         """Build from an mmaction2 ``test_pipeline`` (decoding, formatting and collecting are replaced;
