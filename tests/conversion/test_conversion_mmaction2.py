@@ -209,6 +209,24 @@ def test_build_model_of_a_localizer_and_a_detector_uses_the_task_key_tables():
         assert torch.equal(detector.state_dict()[key], value), key
 
 
+def test_videohub_builder_build_model_covers_every_task():
+    """``videohub.builder.build_model`` (mmaction2's ``build_model``) gives the task model of any model dict."""
+    from videohub.builder import build_model as build_task_model, build_recognizer
+
+    recognizer = build_task_model(dict(type="Recognizer2D", backbone=dict(type="ResNet", depth=18),
+                                       cls_head=dict(type="TSNHead", num_classes=4, in_channels=512)))
+    assert type(recognizer).__name__ == "TSNForVideoClassification"
+    assert type(build_task_model(dict(BMN_MM))).__name__ == "BMNForTemporalActionLocalization"
+    test_cfg = dict(rcnn=dict(action_thr=0.002))
+    detector = build_task_model({k: v for k, v in AVA_MM.items() if k != "test_cfg"}, test_cfg=test_cfg)
+    assert type(detector).__name__ == "AVAForSpatioTemporalActionDetection"
+    assert detector.config.test_cfg == test_cfg
+    with pytest.raises(ConfigError, match="test_cfg is given both"):
+        build_task_model(dict(AVA_MM, test_cfg=test_cfg), test_cfg=test_cfg)
+    with pytest.raises(ConfigError, match="build_recognizer: model type 'BMN'"):
+        build_recognizer(dict(BMN_MM))
+
+
 def test_the_converter_writes_a_localizer_folder_without_a_processor(tmp_path):
     from videohub.auto import AutoVideoModel
     from videohub.builder import build_localizer
