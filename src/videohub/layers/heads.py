@@ -1,12 +1,13 @@
-"""``BaseHead``: the loss and accuracy bookkeeping every classification head shares."""
+"""``BaseHead``: the loss and accuracy bookkeeping every classification head shares, and its classifier."""
 
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 from torch import nn
 
+from .init import normal_init
 from .losses import build_loss
 
 from ..errors import ConfigError
@@ -68,8 +69,28 @@ class BaseHead(nn.Module):
         self.label_smooth_eps = label_smooth_eps
         self.topk = tuple(topk)
 
+    def add_classifier(self, dropout_ratio: float, init_std: float, out_features: Optional[int] = None) -> None:
+        """The dropout and linear ``fc_cls`` most heads end with (mmaction2's layout).
+
+        Args:
+            dropout_ratio: Dropout before ``fc_cls``; 0 means no dropout module (``self.dropout`` is ``None``).
+            init_std: Std of ``fc_cls``'s normal init in :meth:`init_weights`.
+            out_features: Outputs of ``fc_cls``. Default ``None``: ``num_classes``.
+        """
+        self.dropout_ratio = dropout_ratio
+        self.init_std = init_std
+        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
+        self.fc_cls = nn.Linear(self.in_channels, self.num_classes if out_features is None else out_features)
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """``fc_cls`` of ``x`` (after the dropout, if any)."""
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.fc_cls(x)
+
     def init_weights(self) -> None:
-        """Initialize the head's parameters (subclasses define it)."""
+        """``N(0, init_std)`` weight and zero bias for the classifier of :meth:`add_classifier`."""
+        normal_init(self.fc_cls, std=self.init_std)
 
     def loss(self, cls_score: torch.Tensor, labels: torch.Tensor, **kwargs) -> Dict[str, torch.Tensor]:
         """Return ``{"loss_cls": ..., "top1_acc": ..., "top5_acc": ...}`` as mmaction2 reports them."""

@@ -9,7 +9,6 @@ from torch import nn
 
 from ...errors import ConfigError, ShapeError
 from ...registry import HEADS
-from ...layers.init import normal_init
 from ...layers.heads import BaseHead
 
 
@@ -45,22 +44,12 @@ class AudioTSNHead(BaseHead):
         if spatial_type != "avg":
             raise ConfigError(f"AudioTSNHead spatial_type must be 'avg', got {spatial_type!r}")
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
         self.avg_pool = nn.AdaptiveAvgPool2d((1, 1))
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self.add_classifier(dropout_ratio, init_std)
         self.init_weights()
-
-    def init_weights(self) -> None:
-        """N(0, ``init_std``) classifier weight, zero bias."""
-        normal_init(self.fc_cls, std=self.init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``[N * num_clips, in_channels, T, F]`` → class scores ``[N * num_clips, num_classes]``."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ShapeError(f"AudioTSNHead expects [N, {self.in_channels}, T, F], got {tuple(x.shape)}")
-        x = self.avg_pool(x).view(x.size(0), -1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.fc_cls(x)
+        return self.classify(self.avg_pool(x).view(x.size(0), -1))

@@ -9,7 +9,6 @@ from torch import nn
 
 from ...errors import ConfigError, ShapeError
 from ...registry import HEADS
-from ...layers.init import normal_init
 from ...layers.heads import BaseHead
 
 
@@ -45,16 +44,9 @@ class I3DHead(BaseHead):
         if spatial_type not in ("avg", None):
             raise ConfigError(f"{type(self).__name__}: spatial_type must be 'avg' or None, got {spatial_type!r}")
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self.add_classifier(dropout_ratio, init_std)
         self.avg_pool = nn.AdaptiveAvgPool3d((1, 1, 1)) if spatial_type == "avg" else None
         self.init_weights()
-
-    def init_weights(self) -> None:
-        """Normal(0, ``init_std``) classifier weight, zero bias."""
-        normal_init(self.fc_cls, std=self.init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, in_channels, T, H, W]`` → class scores ``[N, num_classes]``."""

@@ -9,7 +9,6 @@ from torch import nn
 
 from ...errors import ConfigError, ShapeError
 from ...registry import HEADS
-from ...layers.init import normal_init
 from ...layers.heads import BaseHead
 
 
@@ -47,16 +46,9 @@ class SlowFastHead(BaseHead):
         if spatial_type != "avg":
             raise ConfigError(f"SlowFastHead: spatial_type must be 'avg', got {spatial_type!r}")
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self.add_classifier(dropout_ratio, init_std)
         self.avg_pool = nn.AdaptiveAvgPool3d((1, 1, 1))
         self.init_weights()
-
-    def init_weights(self) -> None:
-        """Normal(0, ``init_std``) classifier weight, zero bias."""
-        normal_init(self.fc_cls, std=self.init_std)
 
     def forward(self, x: Tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """``(slow [N, Cs, Ts, H, W], fast [N, Cf, Tf, H, W])`` → class scores ``[N, num_classes]``."""
@@ -67,6 +59,4 @@ class SlowFastHead(BaseHead):
         if pooled.shape[1] != self.in_channels:
             raise ShapeError(f"SlowFastHead: slow + fast features have {pooled.shape[1]} channels, expected "
                              f"in_channels={self.in_channels}")
-        if self.dropout is not None:
-            pooled = self.dropout(pooled)
-        return self.fc_cls(pooled.view(pooled.size(0), -1))
+        return self.classify(pooled.view(pooled.size(0), -1))

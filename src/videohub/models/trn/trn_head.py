@@ -20,7 +20,6 @@ from torch import nn
 
 from ...errors import ConfigError, ShapeError
 from ...registry import HEADS
-from ...layers.init import normal_init
 from ...layers.heads import BaseHead
 
 
@@ -154,32 +153,26 @@ class TRNHead(BaseHead):
         self.spatial_type = spatial_type
         self.relation_type = relation_type
         self.hidden_dim = hidden_dim
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
         if relation_type == "TRN":
             self.consensus = RelationModule(hidden_dim, num_segments, num_classes)
         elif relation_type == "TRNMultiScale":
             self.consensus = RelationModuleMultiScale(hidden_dim, num_segments, num_classes)
         else:
             raise ConfigError(f"TRNHead relation_type must be 'TRN' or 'TRNMultiScale', got {relation_type!r}")
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, hidden_dim)
+        self.add_classifier(dropout_ratio, init_std, out_features=hidden_dim)
         self.avg_pool = nn.AdaptiveAvgPool2d(1) if spatial_type == "avg" else None
         self.init_weights()
 
     def init_weights(self) -> None:
         """Normal(0, ``init_std``) ``fc_cls``; PyTorch's default init for the relation MLPs."""
-        normal_init(self.fc_cls, std=self.init_std)
+        super().init_weights()
         self.consensus.init_weights()
 
     def forward(self, x: torch.Tensor, num_segs: Optional[int] = None) -> torch.Tensor:
         """``x``: ``[N * num_segments, C, H, W]`` → ``[N, num_classes]``. ``num_segs`` is unused."""
         if self.avg_pool is not None:
             x = self.avg_pool(x)
-        x = torch.flatten(x, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        x = self.fc_cls(x)
+        x = self.classify(torch.flatten(x, 1))
         if x.size(0) % self.num_segments != 0:
             raise ShapeError(
                 f"TRNHead: {x.size(0)} segment features are not a multiple of num_segments={self.num_segments}"

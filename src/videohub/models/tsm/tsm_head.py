@@ -9,7 +9,6 @@ from torch import nn
 
 from ...errors import ConfigError, ShapeError
 from ...registry import HEADS
-from ...layers.init import normal_init
 from ...layers.heads import BaseHead, build_consensus
 
 
@@ -57,29 +56,20 @@ class TSMHead(BaseHead):
         if not isinstance(num_segments, int) or num_segments <= 0:
             raise ConfigError(f"TSMHead num_segments must be a positive int, got {num_segments!r}")
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
         self.num_segments = num_segments
-        self.init_std = init_std
         self.is_shift = is_shift
         self.temporal_pool = temporal_pool
         self.consensus = build_consensus(consensus)
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self.add_classifier(dropout_ratio, init_std)
         self.avg_pool = nn.AdaptiveAvgPool2d(1) if spatial_type == "avg" else None
         self.init_weights()
-
-    def init_weights(self) -> None:
-        """Normal(0, ``init_std``) classifier weight, zero bias."""
-        normal_init(self.fc_cls, std=self.init_std)
 
     def forward(self, x: torch.Tensor, num_segs: Optional[int] = None) -> torch.Tensor:
         """``x``: ``[N * num_segments, C, H, W]`` → ``[N, num_classes]``. ``num_segs`` is unused."""
         if self.avg_pool is not None:
             x = self.avg_pool(x)
         x = torch.flatten(x.contiguous(), 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        cls_score = self.fc_cls(x)
+        cls_score = self.classify(x)
         segments = self.num_segments // 2 if (self.is_shift and self.temporal_pool) else self.num_segments
         if cls_score.size(0) % segments != 0:
             raise ShapeError(

@@ -9,7 +9,6 @@ from torch import nn
 
 from ...errors import ConfigError
 from ...registry import HEADS
-from ...layers.init import normal_init
 from ...layers.heads import BaseHead, build_consensus
 
 
@@ -45,8 +44,6 @@ class TSNHead(BaseHead):
         if spatial_type not in ("avg", "max", None):
             raise ConfigError(f"TSNHead spatial_type must be 'avg', 'max' or None, got {spatial_type!r}")
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
         self.consensus = build_consensus(consensus)
         if spatial_type == "avg":
             self.avg_pool = nn.AdaptiveAvgPool2d((1, 1))
@@ -54,12 +51,8 @@ class TSNHead(BaseHead):
             self.avg_pool = nn.AdaptiveMaxPool2d((1, 1))
         else:
             self.avg_pool = None
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self.add_classifier(dropout_ratio, init_std)
         self.init_weights()
-
-    def init_weights(self) -> None:
-        normal_init(self.fc_cls, std=self.init_std)
 
     def forward(self, x: torch.Tensor, num_segs: int) -> torch.Tensor:
         """``x``: ``[N * num_segs, C, H, W]`` → class scores ``[N, num_classes]``."""
@@ -69,5 +62,4 @@ class TSNHead(BaseHead):
         x = self.consensus(x).squeeze(1)
         if self.dropout is not None:
             x = self.dropout(x)
-        x = x.view(x.size(0), -1)
-        return self.fc_cls(x)
+        return self.fc_cls(x.view(x.size(0), -1))
