@@ -19,7 +19,7 @@ from videohub.conversion.presets import (
     repo_name_for,
 )
 from videohub.conversion.presets import test_protocol as protocol_of
-from videohub.conversion.state_dict import convert_state_dict, mmaction2_keys, model_state_shapes, skip_init
+from videohub.conversion.state_dict import convert_state_dict, mmaction2_keys, skip_init
 from videohub.errors import CheckpointError, ConfigError
 
 REQUIRED = {"name", "config", "dataset", "dataset_slug", "task", "metrics", "metadata", "checkpoint_url",
