@@ -31,6 +31,10 @@ def test_preset_offline_says_the_url_is_unreachable(tmp_path, closed_port, capsy
     (["--preset", PRESET, "--checkpoint", "missing.pth", "--output", "out"], "--checkpoint missing.pth: no such file"),
     (["--output", "out"], "--checkpoint is required unless --preset"),
     (["--preset", "no_such_preset", "--output", "out"], "unknown preset 'no_such_preset'"),
+    (["--preset", "bsn_400x100_1x16_20e_activitynet_feature_cuhk_mean_100", "--output", "out"],
+     "'bsn_400x100_1x16_20e_activitynet_feature_cuhk_mean_100' is a BSN pipeline of two checkpoints: convert its "
+     "presets ['bsn_tem_400x100_1x16_20e_activitynet_feature_cuhk_mean_100', "
+     "'bsn_pem_400x100_1x16_20e_activitynet_feature_cuhk_mean_100'] one by one"),
 ])
 def test_bad_arguments_are_clear_errors(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
