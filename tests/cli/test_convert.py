@@ -74,8 +74,9 @@ def test_push_to_an_unreachable_hub_fails_before_converting(tmp_path, closed_por
     # an LFB detector converts without its long-term feature bank (data/ava/lfb_half is not here)
     ("lfb_avg_kinetics_pretrained_slowonly_r50_4x16x1_20e_ava_rgb", "videohub-ava", None),
 ])
-def test_convert_a_preset_of_each_new_family(tmp_path, capsys, name, model_type, inputs):
+def test_convert_a_preset_of_each_new_family(tmp_path, capsys, monkeypatch, name, model_type, inputs):
     """``videohub convert --preset NAME --checkpoint local.pth`` with a checkpoint laid out as mmaction2 saves it."""
+    monkeypatch.chdir(tmp_path)  # no data/ava/lfb_half (the LFB config's relative bank folder) here
     from videohub.auto import AutoVideoModel
     from videohub.conversion.presets import config_from_entry
     from videohub.conversion.state_dict import mmaction2_keys

@@ -222,9 +222,11 @@ def test_preset_config_of_the_new_families(name, config_class, fields):
         assert config.backbone["pretrained"] is None  # the torchvision URL is not fetched
 
 
-def test_lfb_and_wfl_presets_build_without_their_data():
+def test_lfb_and_wfl_presets_build_without_their_data(tmp_path, monkeypatch):
     """An FBO model builds without its long-term feature bank (read on first use), the BABEL focal loss exists."""
     from videohub.auto import AutoVideoModel
+
+    monkeypatch.chdir(tmp_path)  # the config's relative bank folder data/ava/lfb_half does not exist here
 
     lfb = preset_config("lfb_nl_kinetics_pretrained_slowonly_r50_4x16x1_20e_ava_rgb")
     assert lfb.roi_head["shared_head"]["lfb_cfg"]["lfb_prefix_path"] == "data/ava/lfb_half"

@@ -9,6 +9,7 @@ so state dicts load unchanged. The bank itself is :class:`~videohub.models.ava.l
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import torch
@@ -244,9 +245,9 @@ class FBOHead(nn.Module):
         lfb: An already loaded bank to use instead of reading ``lfb_cfg.lfb_prefix_path``
             (videohub addition for in-memory banks). Default ``None``.
 
-    The bank of ``lfb_cfg`` is read when features are first sampled, not when the head is built:
-    the bank is data, not weights, so a converted or downloaded FBO model loads (and runs with
-    injected ``lt_feat``) on a machine without it.
+    The bank of ``lfb_cfg`` is read when the head is built if its ``lfb_prefix_path`` folder exists,
+    else when features are first sampled: the bank is data, not weights, so a converted or
+    downloaded FBO model loads (and runs with injected ``lt_feat``) on a machine without it.
     """
 
     fbo_dict = {"non_local": FBONonLocal, "avg": FBOAvg, "max": FBOMax}
@@ -267,6 +268,8 @@ class FBOHead(nn.Module):
         self.lfb_cfg = copy.deepcopy(dict(lfb_cfg))
         self.fbo_cfg = copy.deepcopy(fbo_cfg)
         self._lfb = lfb
+        if lfb is None and os.path.isdir(str(self.lfb_cfg.get("lfb_prefix_path"))):
+            self._lfb = LFB(**self.lfb_cfg)
         self.fbo = self.fbo_dict[fbo_type](**self.fbo_cfg)
         self.temporal_pool = _pool(temporal_pool_type, (1, None, None), "FBOHead temporal_pool_type")
         self.spatial_pool = _pool(spatial_pool_type, (None, 1, 1), "FBOHead spatial_pool_type")
