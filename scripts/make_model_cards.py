@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Write one model card per mmaction2 preset into model_cards/<repo_name>/README.md.
 
-    python scripts/make_model_cards.py [--output model_cards] [--org videohub] [--include-pending]
+    python scripts/make_model_cards.py [--output model_cards] [--org videohub]
 
-The cards come from the checked-in preset facts (videohub/conversion/presets_data/zoo.json):
-published metrics with their test views, provenance and citation. Stale cards of presets that no
+The cards come from the checked-in preset facts (videohub/conversion/presets_data/zoo.json), one
+per preset of every family (recognizers, skeleton recognizers, localizers, detectors): the task and
+its input, published metrics, a usage snippet for the task, provenance and citation. Stale cards of presets that no
 longer exist are removed.
 """
 
@@ -21,10 +22,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="model_cards", help="output folder (default: model_cards)")
     parser.add_argument("--org", default=DEFAULT_ORG, help=f"Hub organization of the repo ids (default: {DEFAULT_ORG})")
-    parser.add_argument("--include-pending", action="store_true",
-                        help="also write cards of localizer/detector presets not convertible yet")
     args = parser.parse_args(argv)
-    entries = list_presets(include_pending=args.include_pending)
+    entries = list_presets()
     os.makedirs(args.output, exist_ok=True)
     wanted = set()
     for entry in entries:

@@ -1,6 +1,9 @@
-"""``videohub convert``: clear errors for missing inputs, an unreachable checkpoint URL or Hub."""
+"""``videohub convert``: clear errors for missing inputs, an unreachable checkpoint URL or Hub; presets of every family."""
+
+import json
 
 import pytest
+import torch
 
 from videohub.cli import main
 from videohub.conversion import presets
@@ -28,6 +31,10 @@ def test_preset_offline_says_the_url_is_unreachable(tmp_path, closed_port, capsy
     (["--preset", PRESET, "--checkpoint", "missing.pth", "--output", "out"], "--checkpoint missing.pth: no such file"),
     (["--output", "out"], "--checkpoint is required unless --preset"),
     (["--preset", "no_such_preset", "--output", "out"], "unknown preset 'no_such_preset'"),
+    (["--preset", "bsn_400x100_1x16_20e_activitynet_feature_cuhk_mean_100", "--output", "out"],
+     "'bsn_400x100_1x16_20e_activitynet_feature_cuhk_mean_100' is a BSN pipeline of two checkpoints: convert its "
+     "presets ['bsn_tem_400x100_1x16_20e_activitynet_feature_cuhk_mean_100', "
+     "'bsn_pem_400x100_1x16_20e_activitynet_feature_cuhk_mean_100'] one by one"),
 ])
 def test_bad_arguments_are_clear_errors(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
@@ -54,3 +61,47 @@ def test_push_to_an_unreachable_hub_fails_before_converting(tmp_path, closed_por
     assert f"--push-to-hub: cannot reach the Hub at {endpoint} (127.0.0.1:{closed_port}: Connection refused)" in (
         capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name, model_type, inputs", [
+    ("bsn_tem_400x100_1x16_20e_activitynet_feature_mmaction_video", "videohub-tem",
+     lambda: {"input_features": torch.randn(2, 400, 100)}),
+    ("bsn_pem_400x100_1x16_20e_activitynet_feature_mmaction_video", "videohub-pem",
+     lambda: {"input_features": torch.randn(2, 30, 32)}),
+    ("stgcn_80e_ntu60_xsub_keypoint", "videohub-stgcn", lambda: {"keypoints": torch.randn(1, 3, 30, 17, 2)}),
+    ("slowonly_r50_u48_240e_ntu60_xsub_keypoint", "videohub-posec3d",
+     lambda: {"pixel_values": torch.rand(1, 4, 17, 16, 16)}),
+    # an LFB detector converts without its long-term feature bank (data/ava/lfb_half is not here)
+    ("lfb_avg_kinetics_pretrained_slowonly_r50_4x16x1_20e_ava_rgb", "videohub-ava", None),
+])
+def test_convert_a_preset_of_each_new_family(tmp_path, capsys, monkeypatch, name, model_type, inputs):
+    """``videohub convert --preset NAME --checkpoint local.pth`` with a checkpoint laid out as mmaction2 saves it."""
+    monkeypatch.chdir(tmp_path)  # no data/ava/lfb_half (the LFB config's relative bank folder) here
+    from videohub.auto import AutoVideoModel
+    from videohub.conversion.presets import config_from_entry
+    from videohub.conversion.state_dict import mmaction2_keys
+
+    entry = presets.get_preset(name)
+    config = config_from_entry(entry)
+    torch.manual_seed(0)
+    source = AutoVideoModel.from_config(config).eval()
+    state = source.state_dict()
+    ckpt = tmp_path / entry["checkpoint_file"]
+    torch.save({"meta": {}, "state_dict": dict(zip(mmaction2_keys(state, config), state.values()))}, ckpt)
+    out = tmp_path / "out"
+    assert main(["convert", "--preset", name, "--checkpoint", str(ckpt), "--output", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
+    assert json.loads((out / "config.json").read_text())["model_type"] == model_type
+    assert not (out / "preprocessor_config.json").exists()  # features, poses or boxes: no video processor
+    card = (out / "README.md").read_text()
+    assert f"videohub convert --preset {name}" in card and entry["checkpoint_url"] in card
+    loaded = AutoVideoModel.from_pretrained(str(out)).eval()
+    assert type(loaded) is type(source)
+    for key, value in state.items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    if inputs is not None:
+        batch = inputs()
+        with torch.no_grad():
+            for got, want in zip(loaded(**batch).to_tuple(), source(**batch).to_tuple()):
+                if isinstance(want, torch.Tensor):
+                    torch.testing.assert_close(got, want, rtol=0, atol=0)

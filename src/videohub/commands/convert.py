@@ -1,4 +1,4 @@
-"""``videohub convert``: an mmaction2 v0.x recognizer checkpoint → a videohub model folder (docs/conversion.md)."""
+"""``videohub convert``: an mmaction2 v0.x checkpoint → a videohub model folder (docs/conversion.md)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import os
 from ..errors import UsageError
 
 NAME = "convert"
-HELP = "convert an mmaction2 v0.x recognizer checkpoint into a videohub (Hugging Face) model folder"
+HELP = "convert an mmaction2 v0.x checkpoint into a videohub (Hugging Face) model folder"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Convert an mmaction2 v0.x recognizer checkpoint into a videohub model folder (model.safetensors, "
-        "config.json, preprocessor_config.json, README.md). Give --preset NAME for a published checkpoint "
-        "(downloaded unless --checkpoint is given), or --config FILE.py with --checkpoint FILE.pth.")
+        "Convert an mmaction2 v0.x checkpoint (recognizer, skeleton recognizer, temporal action localizer or "
+        "spatio-temporal action detector) into a videohub model folder (model.safetensors, config.json, "
+        "README.md, and preprocessor_config.json for RGB recognizers). Give --preset NAME for a published "
+        "checkpoint (downloaded unless --checkpoint is given), or --config FILE.py with --checkpoint FILE.pth. "
+        "BSN is two presets, bsn_tem_... and bsn_pem_..., converted one by one.")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", help="mmaction2 config file (.py); read without executing it")
     source.add_argument("--preset", help="name of a published mmaction2 checkpoint (see --list-presets)")

@@ -2,7 +2,9 @@
 
 :func:`convert` reads the checkpoint (downloading a preset's published one), finds its config
 (``--config``, the preset's, or the text mmcv stored in the checkpoint), builds the videohub model
-with :func:`~videohub.conversion.mmaction2.build_model` and writes ``model.safetensors``,
+of the architecture :func:`~videohub.conversion.presets.config_class_of` picks (recognizers,
+skeleton recognizers, localizers, detectors) with :func:`~videohub.conversion.mmaction2.build_model`
+and writes ``model.safetensors``,
 ``config.json``, ``preprocessor_config.json`` and the model card; :func:`main` is the command line
 of ``scripts/convert_mmaction2_checkpoint.py`` and ``videohub convert``.
 """
@@ -64,12 +66,13 @@ def convert(
     push_to_hub: Optional[str] = None,
     cache_dir: Optional[str] = None,
 ) -> VideoPreTrainedModel:
-    """Convert an mmaction2 checkpoint (recognizer, localizer or detector) into a Hugging Face folder.
+    """Convert an mmaction2 checkpoint (recognizer, skeleton recognizer, localizer or detector) into a Hugging Face folder.
 
     Writes ``model.safetensors``, ``config.json``, ``preprocessor_config.json`` (recognizers fed RGB
-    frames: from the test pipeline; audio and optical-flow recognizers, localizers (feature
-    sequences) and detectors (key-frame clips with person boxes) have none) and ``README.md`` (the
-    model card) into ``output``.
+    frames: from the test pipeline; audio and optical-flow recognizers, skeleton recognizers (keypoints
+    or pose heatmaps), localizers (feature sequences, SSN's proposal frames) and detectors (key-frame
+    clips with person boxes) have none) and ``README.md`` (the model card) into ``output``. A BSN
+    checkpoint is one of its two presets (TEM or PEM), each converted on its own.
 
     Args:
         output: Output folder.
@@ -93,19 +96,20 @@ def convert(
         checkpoint = download_checkpoint(entry["checkpoint_url"], cache_dir)
     ckpt = read_checkpoint(checkpoint)
 
-    if config is not None:
-        cfg = load_config(config)
-        model_cfg, test_pipeline = _split_model_cfg(cfg)
-    elif entry is not None:
-        model_cfg, test_pipeline = entry["model"], entry["test_pipeline"]
-    elif isinstance(ckpt.meta.get("config"), str):
-        cfg = load_config_text(ckpt.meta["config"], filename=f"{ckpt.path}[meta.config]")
-        model_cfg, test_pipeline = _split_model_cfg(cfg)
-    else:
-        raise ConfigError(f"{ckpt.path}: no --config or --preset given and the checkpoint's meta holds no config text")
-
     id2label = read_label_map(label_map) if label_map else None
-    vh_config = config_from_mmaction2(model_cfg, test_pipeline, id2label)
+    if config is None and entry is not None:
+        model_cfg, test_pipeline = entry["model"], entry["test_pipeline"]
+        vh_config = presets.config_from_entry(entry, id2label)
+    else:
+        if config is not None:
+            cfg = load_config(config)
+        elif isinstance(ckpt.meta.get("config"), str):
+            cfg = load_config_text(ckpt.meta["config"], filename=f"{ckpt.path}[meta.config]")
+        else:
+            raise ConfigError(f"{ckpt.path}: no --config or --preset given and the checkpoint's meta holds no config text")
+        model_cfg, test_pipeline = _split_model_cfg(cfg)
+        vh_config = config_from_mmaction2(model_cfg, test_pipeline, id2label,
+                                          config_class=presets.config_class_of(model_cfg, test_pipeline))
     model = build_model(vh_config, ckpt.state_dict, source=ckpt.path)
 
     os.makedirs(output, exist_ok=True)
@@ -113,6 +117,9 @@ def convert(
     if test_pipeline and not isinstance(vh_config, RecognizerConfig):
         logger.info("a %s model is not fed by a video processor (docs/localization.md, docs/detection.md): "
                     "none is written", vh_config.task)
+    elif test_pipeline and vh_config.model_type[len("videohub-"):] in presets.SKELETON_INPUTS:
+        logger.info("a skeleton-based model takes keypoints or pose heatmaps made by the pose pipeline, not "
+                    "decoded video: no video processor is written")
     elif test_pipeline:
         if takes_rgb_video(model_cfg):
             VideoProcessor.from_mmaction2_pipeline(test_pipeline).save_pretrained(output)
@@ -138,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Command-line options of the converter."""
     parser = argparse.ArgumentParser(
         prog="convert_mmaction2_checkpoint",
-        description="Convert an mmaction2 v0.x checkpoint (recognizer, localizer or detector) into a videohub "
-                    "(Hugging Face) model folder.",
+        description="Convert an mmaction2 v0.x checkpoint (recognizer, skeleton recognizer, localizer or detector) "
+                    "into a videohub (Hugging Face) model folder.",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", help="mmaction2 config file (.py); read without executing it")

@@ -254,6 +254,7 @@ def config_from_mmaction2(
     model_cfg: Mapping[str, Any],
     test_pipeline: Optional[Sequence[Mapping[str, Any]]] = None,
     id2label: Optional[Union[Mapping[int, str], Sequence[str]]] = None,
+    config_class: Optional[Type[VideoConfig]] = None,
     **overrides: Any,
 ) -> VideoConfig:
     """The videohub config of an mmaction2 model.
@@ -270,14 +271,18 @@ def config_from_mmaction2(
             ``None`` (keep the architecture's default).
         id2label: Class names (dict or list of ``num_classes`` names). Default ``None``
             (``LABEL_0`` ...).
+        config_class: The videohub config class to make. Default ``None``: the one
+            :func:`config_class_for` picks (an architecture that shares another's mmaction2 layout,
+            such as PoseC3D's SlowOnly on heatmaps, is chosen this way).
         **overrides: Further config fields, set when the config is made (e.g. ``num_labels=10``).
 
     Returns:
-        An instance of the config class :func:`config_class_for` picks (``TSNConfig``, ``BMNConfig``, ...).
+        An instance of ``config_class`` or of the class :func:`config_class_for` picks (``TSNConfig``,
+        ``BMNConfig``, ...).
     """
     model_cfg, pipeline_from_cfg = _split_model_cfg(model_cfg)
     test_pipeline = test_pipeline if test_pipeline is not None else pipeline_from_cfg
-    config_class = config_class_for(model_cfg)
+    config_class = config_class or config_class_for(model_cfg)
     fields_of = next(fn for base, fn in TASK_FIELDS if issubclass(config_class, base))
     fields, num_classes = fields_of(model_cfg, test_pipeline)
     if id2label is not None:

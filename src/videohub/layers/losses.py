@@ -87,6 +87,44 @@ class NLLLoss(BaseWeightedLoss):
         return F.nll_loss(cls_score, label, **kwargs)
 
 
+@LOSSES.register()
+class CBFocalLoss(BaseWeightedLoss):
+    """Class-balanced focal loss of mmaction2's BABEL skeleton configs, on hard labels ``[N]``.
+
+    Class ``c`` weighs ``(1 - beta) / (1 - beta ** samples_per_cls[c])``, normalized to sum to the
+    number of classes; each sample takes its class's weight. The loss is the sum over samples and
+    classes of ``weight * exp(-gamma * (y * s + log(1 + exp(-s)))) * BCE(s, y)`` (``y`` one-hot,
+    ``s`` the logits), divided by the number of samples.
+
+    Args:
+        loss_weight: Multiplier of the loss. Default 1.0.
+        samples_per_cls: Training samples of each class (also gives the number of classes). Default ``()``.
+        beta: Class-balancing hyperparameter. Default 0.9999.
+        gamma: Focusing parameter; 0 turns the modulation off. Default 2.0.
+    """
+
+    def __init__(self, loss_weight: float = 1.0, samples_per_cls: Sequence[int] = (), beta: float = 0.9999,
+                 gamma: float = 2.0):
+        super().__init__(loss_weight=loss_weight)
+        self.samples_per_cls = list(samples_per_cls)
+        self.beta = beta
+        self.gamma = gamma
+        counts = torch.tensor(self.samples_per_cls, dtype=torch.float64)
+        weights = (1.0 - beta) / (1.0 - torch.pow(torch.tensor(beta, dtype=torch.float64), counts))
+        weights = weights / weights.sum() * len(self.samples_per_cls)
+        self.register_buffer("class_weights", weights.float(), persistent=False)
+        self.num_classes = len(self.samples_per_cls)
+
+    def _forward(self, cls_score: torch.Tensor, label: torch.Tensor, **kwargs) -> torch.Tensor:
+        one_hot = F.one_hot(label, self.num_classes).to(cls_score)
+        weights = (self.class_weights.to(cls_score) * one_hot).sum(1, keepdim=True)
+        bce = F.binary_cross_entropy_with_logits(cls_score, one_hot, reduction="none")
+        modulator = 1.0
+        if self.gamma:
+            modulator = torch.exp(-self.gamma * one_hot * cls_score - self.gamma * F.softplus(-cls_score))
+        return (weights * modulator * bce).sum() / one_hot.sum()
+
+
 def build_loss(cfg: Dict) -> nn.Module:
     """Build a loss from ``dict(type=..., **kwargs)`` (mmaction2 ``build_loss``)."""
     return LOSSES.build(cfg)

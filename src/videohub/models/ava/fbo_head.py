@@ -9,6 +9,7 @@ so state dicts load unchanged. The bank itself is :class:`~videohub.models.ava.l
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import torch
@@ -243,6 +244,10 @@ class FBOHead(nn.Module):
         spatial_pool_type: ``"avg"`` or ``"max"`` (default).
         lfb: An already loaded bank to use instead of reading ``lfb_cfg.lfb_prefix_path``
             (videohub addition for in-memory banks). Default ``None``.
+
+    The bank of ``lfb_cfg`` is read when the head is built if its ``lfb_prefix_path`` folder exists,
+    else when features are first sampled: the bank is data, not weights, so a converted or
+    downloaded FBO model loads (and runs with injected ``lt_feat``) on a machine without it.
     """
 
     fbo_dict = {"non_local": FBONonLocal, "avg": FBOAvg, "max": FBOMax}
@@ -262,10 +267,19 @@ class FBOHead(nn.Module):
             raise ConfigError(f"FBOHead fbo_cfg type must be one of {sorted(self.fbo_dict)}, got {fbo_type!r}")
         self.lfb_cfg = copy.deepcopy(dict(lfb_cfg))
         self.fbo_cfg = copy.deepcopy(fbo_cfg)
-        self.lfb = lfb if lfb is not None else LFB(**self.lfb_cfg)
+        self._lfb = lfb
+        if lfb is None and os.path.isdir(str(self.lfb_cfg.get("lfb_prefix_path"))):
+            self._lfb = LFB(**self.lfb_cfg)
         self.fbo = self.fbo_dict[fbo_type](**self.fbo_cfg)
         self.temporal_pool = _pool(temporal_pool_type, (1, None, None), "FBOHead temporal_pool_type")
         self.spatial_pool = _pool(spatial_pool_type, (None, 1, 1), "FBOHead spatial_pool_type")
+
+    @property
+    def lfb(self) -> LFB:
+        """The long-term feature bank (read from ``lfb_cfg`` on first access)."""
+        if self._lfb is None:
+            self._lfb = LFB(**self.lfb_cfg)
+        return self._lfb
 
     def init_weights(self, pretrained: Optional[str] = None) -> None:
         """Initialize the FBO (``pretrained`` must be ``None``, default)."""
