@@ -65,11 +65,11 @@ def init_recognizer(
         str(config).endswith(_MMACTION2_CONFIG_EXTS) and os.path.isfile(str(config)))
     if is_mmaction2:
         from .conversion.config_reader import load_config
-        from .conversion.mmaction2 import _split_model_cfg, init_recognizer as convert_init
+        from .conversion.mmaction2 import init_recognizer as convert_init, split_model_cfg
 
         cfg = load_config(os.fspath(config)) if not isinstance(config, Mapping) else dict(config)
         model = convert_init(cfg, checkpoint, device=str(target))
-        _, test_pipeline = _split_model_cfg(cfg)
+        _, test_pipeline = split_model_cfg(cfg)
         processor = VideoProcessor.from_mmaction2_pipeline(test_pipeline) if test_pipeline else None
     else:
         if checkpoint is not None:

@@ -27,11 +27,11 @@ from ..utils import logging
 from . import cards, presets
 from .config_reader import load_config, load_config_text
 from .mmaction2 import (
-    _split_model_cfg,
     build_model,
     config_from_mmaction2,
     read_checkpoint,
     read_label_map,
+    split_model_cfg,
     takes_rgb_video,
 )
 
@@ -107,7 +107,7 @@ def convert(
             cfg = load_config_text(ckpt.meta["config"], filename=f"{ckpt.path}[meta.config]")
         else:
             raise ConfigError(f"{ckpt.path}: no --config or --preset given and the checkpoint's meta holds no config text")
-        model_cfg, test_pipeline = _split_model_cfg(cfg)
+        model_cfg, test_pipeline = split_model_cfg(cfg)
         vh_config = config_from_mmaction2(model_cfg, test_pipeline, id2label,
                                           config_class=presets.config_class_of(model_cfg, test_pipeline))
     model = build_model(vh_config, ckpt.state_dict, source=ckpt.path)

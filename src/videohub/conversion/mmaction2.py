@@ -146,7 +146,7 @@ def takes_rgb_video(model_cfg: Mapping[str, Any]) -> bool:
     return model_cfg.get("type") != "AudioRecognizer" and backbone.get("in_channels", 3) == 3
 
 
-def _split_model_cfg(cfg: Mapping[str, Any]) -> Tuple[Dict[str, Any], Optional[List[Dict[str, Any]]]]:
+def split_model_cfg(cfg: Mapping[str, Any]) -> Tuple[Dict[str, Any], Optional[List[Dict[str, Any]]]]:
     """``(model dict, test pipeline)`` of a model dict (no pipeline) or a whole config (``load_config`` output).
 
     A whole config's test pipeline is its ``test_pipeline``, else ``data.test.pipeline``.
@@ -280,7 +280,7 @@ def config_from_mmaction2(
         An instance of ``config_class`` or of the class :func:`config_class_for` picks (``TSNConfig``,
         ``BMNConfig``, ...).
     """
-    model_cfg, pipeline_from_cfg = _split_model_cfg(model_cfg)
+    model_cfg, pipeline_from_cfg = split_model_cfg(model_cfg)
     test_pipeline = test_pipeline if test_pipeline is not None else pipeline_from_cfg
     config_class = config_class or config_class_for(model_cfg)
     fields_of = next(fn for base, fn in TASK_FIELDS if issubclass(config_class, base))
