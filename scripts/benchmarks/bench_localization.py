@@ -97,9 +97,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     losses: Dict[str, float] = {}
 
     def vh_step() -> None:
+        torch.manual_seed(0)  # the BMN loss samples proposals at random: the same draws on both sides
         out = vh(input_features=x, labels=[gt] * args.batch_size)
         out.loss.backward()
-        losses["videohub"] = float(out.loss)
+        losses["videohub"] = float(out.loss.detach())
         vh.zero_grad(set_to_none=True)
 
     steps = {"videohub": vh_step}
@@ -107,9 +108,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         mm = models["mmaction2"]
 
         def mm_step() -> None:
+            torch.manual_seed(0)
             loss = sum(v for v in mm(x, gt_bbox=gt[None].repeat(args.batch_size, 1, 1)).values())
             loss.backward()
-            losses["mmaction2"] = float(loss)
+            losses["mmaction2"] = float(loss.detach())
             mm.zero_grad(set_to_none=True)
 
         steps["mmaction2"] = mm_step
