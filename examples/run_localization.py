@@ -172,8 +172,9 @@ def load_data(args: argparse.Namespace, model: Any, kind: str) -> Tuple[Any, Any
 
     train = None
     if args.train_annotations:
+        # the regression targets are normalized with the training file's own statistics (mmaction2)
         train = load_ssn_dataset(args.train_annotations, args.data_root, model.config, False, args.input_size,
-                                 args.aug_ratio, args.cache_dir, on_error, regression_constants(model.config))
+                                 args.aug_ratio, args.cache_dir, on_error)
         store_regression_constants(model.config, train.reg_norm_consts)
     val = None
     if args.val_annotations:

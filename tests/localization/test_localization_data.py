@@ -140,6 +140,8 @@ def test_ssn_missing_frame_folder_names_file_and_line_or_is_skipped_and_counted(
     ds = load_dataset("ssn", path, data_prefix=str(frames), check_frame_dirs=True, on_error="skip", cache_dir=cache)
     assert ds["video_id"] == ["video_a"]
     assert len(warnings) == 1 and "1 annotation line(s) skipped" in warnings[0] and "video_b" in warnings[0]
+    with pytest.raises(AnnotationError, match=r"annotation file .*missing.txt.* not found"):
+        load_dataset("ssn", tmp_path / "missing.txt", data_prefix=str(frames), cache_dir=cache)
 
 
 def test_ssn_dataset_over_builder_rows_equals_the_parsed_file(tmp_path):
