@@ -141,7 +141,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                             for key in ("build_s", "train_step_s", "post_process_s")}
         a, b = proposals["videohub"], proposals["mmaction2"]
         results["same_proposals"] = len(a) == len(b) and all(
-            np.allclose(p["segment"], q["segment"], rtol=1e-5) and abs(p["score"] - q["score"]) <= 1e-5 * abs(q["score"])
+            np.allclose(p["segment"], q["segment"], rtol=1e-5) and np.isclose(p["score"], q["score"], rtol=1e-5)
             for p, q in zip(a, b))
         results["same_loss"] = abs(losses["videohub"] - losses["mmaction2"]) <= 1e-4 * abs(losses["mmaction2"])
     print(json.dumps(results, indent=2))
