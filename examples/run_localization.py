@@ -1,16 +1,23 @@
 #!/usr/bin/env python
-"""Train and evaluate a videohub temporal action localizer (BMN, BSN's TEM) on snippet features with Accelerate.
+"""Train and evaluate a videohub temporal action localizer (BMN, BSN's TEM and PEM, SSN) with Accelerate.
 
 Runs the same way with one process (``python``) or several (``accelerate launch`` / ``torchrun``),
-on CPU or GPU. Data are mmaction2's ActivityNet layout: an annotation JSON
-(``{video_name: {duration_second, duration_frame, feature_frame, annotations: [{segment, label}]}}``)
-and ``--feature_dir`` with one ``<video_name>.csv`` per video (a header line, then ``temporal_dim``
-rows of ``feat_dim`` numbers), read by ``videohub.data.load_dataset("activitynet_feature", ...)``.
+on CPU or GPU. The data each model reads:
 
-Writes to ``--output_dir``: the model and its card, ``all_results.json`` (``eval_AR@1``, ``eval_AR@5``,
-``eval_AR@10``, ``eval_AR@100``, ``eval_auc``, ``eval_samples`` = validation videos, ``train_loss``,
-``completed_steps``), ``eval_proposals.json`` (ActivityNet result format), ``ar_an.png`` (the AR@AN
-curve), and resumable ``step_N`` checkpoints with ``--checkpointing_steps``.
+- ``bmn``, ``tem``: mmaction2's ActivityNet layout: an annotation JSON
+  (``{video_name: {duration_second, duration_frame, feature_frame, annotations: [{segment, label}]}}``)
+  and ``--feature_dir`` with one ``<video_name>.csv`` per video (a header line, then ``temporal_dim``
+  rows of ``feat_dim`` numbers), read by ``videohub.data.load_dataset("activitynet_feature", ...)``.
+- ``pem``: the same annotation JSONs, plus the BSN chain's intermediate files: ``--pgm_proposals_dir``
+  (``<video_name>.csv`` PGM proposals) and ``--pgm_features_dir`` (``<video_name>.npy`` BSP features).
+- ``ssn``: THUMOS-style SSN proposal files as annotations (read by ``load_dataset("ssn", ...)``) and
+  ``--data_root`` with one folder of ``img_XXXXX.jpg`` frames per video.
+
+Writes to ``--output_dir``: the model and its card, ``all_results.json`` (proposals: ``eval_AR@1``,
+``eval_AR@5``, ``eval_AR@10``, ``eval_AR@100``, ``eval_auc``; SSN: ``eval_mAP@0.1`` ... ``eval_mAP@0.9``;
+always ``eval_samples`` = validation videos, ``train_loss``, ``completed_steps``), for proposals
+``eval_proposals.json`` (ActivityNet result format) and ``ar_an.png`` (the AR@AN curve), and
+resumable ``step_N`` checkpoints with ``--checkpointing_steps``.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 FEATURE_MODELS = ("bmn", "tem")
+MODEL_TYPES = ("bmn", "tem", "pem", "ssn")
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -32,17 +40,29 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     g = p.add_argument_group("data")
     g.add_argument("--train_annotations", help="training annotation JSON (ActivityNet layout)")
     g.add_argument("--val_annotations", help="validation annotation JSON")
-    g.add_argument("--feature_dir", required=True, help="folder of <video_name>.csv snippet features")
+    g.add_argument("--feature_dir", default=None, help="bmn, tem: folder of <video_name>.csv snippet features")
+    g.add_argument("--pgm_proposals_dir", default=None, help="pem: folder of the <video_name>.csv PGM proposals")
+    g.add_argument("--pgm_features_dir", default=None, help="pem: folder of the <video_name>.npy BSP features")
+    g.add_argument("--pem_train_top_k", type=int, default=500,
+                   help="pem: proposals per video used for training (default 500, mmaction2's)")
+    g.add_argument("--pem_eval_top_k", type=int, default=1000,
+                   help="pem: proposals per video evaluated (default 1000, mmaction2's)")
+    g.add_argument("--data_root", default=None, help="ssn: folder of the per-video frame folders")
+    g.add_argument("--input_size", type=int, default=224,
+                   help="ssn: crop size; frames are resized to a short side of input_size*256/224 first (default 224)")
+    g.add_argument("--aug_ratio", type=float, default=0.5,
+                   help="ssn: starting/ending stage length relative to the proposal (default 0.5)")
     g.add_argument("--cache_dir", default=None, help="cache folder of the datasets builders (default: datasets' cache)")
     g.add_argument("--skip_bad_samples", action="store_true",
                    help="skip (and count) videos whose feature file is missing or malformed instead of stopping")
 
     g = p.add_argument_group("model")
     g.add_argument("--model_name_or_path", default=None, help="videohub localizer: Hub id or folder")
-    g.add_argument("--model_type", default=None, choices=["bmn", "tem", "pem", "ssn"],
-                   help="architecture of a new model (this script trains bmn and tem)")
-    g.add_argument("--temporal_dim", type=int, default=None, help="snippets per video of a new model (default 100)")
-    g.add_argument("--feat_dim", type=int, default=None, help="feature channels of a new model (default 400)")
+    g.add_argument("--model_type", default=None, choices=list(MODEL_TYPES), help="architecture of a new model")
+    g.add_argument("--temporal_dim", type=int, default=None,
+                   help="bmn, tem: snippets per video of a new model (default 100)")
+    g.add_argument("--feat_dim", type=int, default=None,
+                   help="feature channels of a new model (bmn, tem: default 400; pem: BSP feature size, default 32)")
     g.add_argument("--config_overrides", default=None,
                    help='JSON dict of config fields of a new model, e.g. \'{"hidden_dim_3d": 64}\'')
 
@@ -92,22 +112,75 @@ def build_model(args: argparse.Namespace) -> Any:
     from videohub.errors import ConfigError
 
     if args.model_name_or_path:
-        model = videohub.AutoModelForTemporalActionLocalization.from_pretrained(args.model_name_or_path)
-    else:
-        kwargs: Dict[str, Any] = json.loads(args.config_overrides) if args.config_overrides else {}
-        if not isinstance(kwargs, dict):
-            raise ConfigError(f"--config_overrides must be a JSON object, got {args.config_overrides!r}")
-        if args.temporal_dim is not None:
-            kwargs["temporal_dim"] = args.temporal_dim
-        if args.feat_dim is not None:
-            kwargs["tem_feat_dim" if args.model_type == "tem" else "feat_dim"] = args.feat_dim
-        config = videohub.AutoVideoConfig.for_model_type(f"videohub-{args.model_type}", **kwargs)
-        model = videohub.AutoModelForTemporalActionLocalization.from_config(config)
-    model_type = model.config.model_type.replace("videohub-", "")
-    if model_type not in FEATURE_MODELS:
-        raise ConfigError(f"run_localization.py trains the feature-sequence localizers {FEATURE_MODELS}; "
-                          f"{model_type} needs BSP features (pem) or frames (ssn), which it does not read")
-    return model
+        return videohub.AutoModelForTemporalActionLocalization.from_pretrained(args.model_name_or_path)
+    kwargs: Dict[str, Any] = json.loads(args.config_overrides) if args.config_overrides else {}
+    if not isinstance(kwargs, dict):
+        raise ConfigError(f"--config_overrides must be a JSON object, got {args.config_overrides!r}")
+    if args.temporal_dim is not None:
+        if args.model_type not in FEATURE_MODELS:
+            raise ConfigError(f"--temporal_dim is a field of {FEATURE_MODELS}, not of {args.model_type}")
+        kwargs["temporal_dim"] = args.temporal_dim
+    if args.feat_dim is not None:
+        if args.model_type == "ssn":
+            raise ConfigError("--feat_dim: ssn reads frames; set its backbone and cls_head with --config_overrides")
+        kwargs[{"tem": "tem_feat_dim", "pem": "pem_feat_dim"}.get(args.model_type, "feat_dim")] = args.feat_dim
+    config = videohub.AutoVideoConfig.for_model_type(f"videohub-{args.model_type}", **kwargs)
+    return videohub.AutoModelForTemporalActionLocalization.from_config(config)
+
+
+def model_kind(model: Any) -> str:
+    """``bmn``, ``tem``, ``pem`` or ``ssn``."""
+    from videohub.errors import ConfigError
+
+    kind = model.config.model_type.replace("videohub-", "")
+    if kind not in MODEL_TYPES:
+        raise ConfigError(f"run_localization.py trains {MODEL_TYPES}, not {model.config.model_type}")
+    return kind
+
+
+def check_data_args(args: argparse.Namespace, kind: str) -> None:
+    """The data flags ``kind`` needs are given."""
+    from videohub.errors import ConfigError
+
+    needed = {"bmn": ("feature_dir",), "tem": ("feature_dir",), "pem": ("pgm_proposals_dir", "pgm_features_dir"),
+              "ssn": ("data_root",)}[kind]
+    missing = [f"--{name}" for name in needed if not getattr(args, name)]
+    if missing:
+        raise ConfigError(f"a {kind} model needs {' and '.join(missing)}")
+
+
+def load_data(args: argparse.Namespace, model: Any, kind: str) -> Tuple[Any, Any]:
+    """``(train, val)`` data of ``kind`` (either ``None`` without its annotations): feature rows
+    (bmn, tem), PEM samples (pem) or ``SSNDataset`` s (ssn)."""
+    on_error = "skip" if args.skip_bad_samples else "raise"
+    if kind in FEATURE_MODELS:
+        temporal_dim, feat_dim = dims(model.config)
+        return (load_rows(args.train_annotations, args, temporal_dim, feat_dim),
+                load_rows(args.val_annotations, args, temporal_dim, feat_dim))
+    if kind == "pem":
+        from videohub.data import load_dataset
+        from videohub.localization.pem_training import load_pem_samples
+
+        def pem(ann: Optional[str], top_k: int) -> Any:
+            if not ann:
+                return None
+            rows = load_dataset("activitynet", ann, cache_dir=args.cache_dir, on_error=on_error)
+            return load_pem_samples(list(rows), args.pgm_proposals_dir, args.pgm_features_dir, top_k, on_error)
+
+        return pem(args.train_annotations, args.pem_train_top_k), pem(args.val_annotations, args.pem_eval_top_k)
+    from videohub.localization.ssn_training import load_ssn_dataset, regression_constants, store_regression_constants
+
+    train = None
+    if args.train_annotations:
+        # the regression targets are normalized with the training file's own statistics (mmaction2)
+        train = load_ssn_dataset(args.train_annotations, args.data_root, model.config, False, args.input_size,
+                                 args.aug_ratio, args.cache_dir, on_error)
+        store_regression_constants(model.config, train.reg_norm_consts)
+    val = None
+    if args.val_annotations:
+        val = load_ssn_dataset(args.val_annotations, args.data_root, model.config, True, args.input_size,
+                               args.aug_ratio, args.cache_dir, on_error, regression_constants(model.config))
+    return train, val
 
 
 def dims(config: Any) -> tuple:
@@ -120,6 +193,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
     from accelerate.utils import set_seed
 
+    from videohub.localization.pem_training import evaluate_pem, pem_batch
+    from videohub.localization.ssn_training import evaluate_ssn_model, ssn_batch
     from videohub.localization.training import evaluate_localizer, plot_ar_an, train_localizer
     from videohub.metrics.dataset_evaluation import proposals2json
     from videohub.model_card import build_model_card
@@ -147,20 +222,32 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     set_seed(seed)
 
     model = build_model(args)
-    temporal_dim, feat_dim = dims(model.config)
+    kind = model_kind(model)
+    check_data_args(args, kind)
     with accelerator.main_process_first():
-        train_rows = load_rows(args.train_annotations, args, temporal_dim, feat_dim)
-        val_rows = load_rows(args.val_annotations, args, temporal_dim, feat_dim)
-    logger.info("%d training and %d validation videos, %d process(es)", len(train_rows or []), len(val_rows or []),
-                accelerator.num_processes)
+        train_data, val_data = load_data(args, model, kind)
+    logger.info("%s: %d training and %d validation videos, %d process(es)", kind, len(train_data or []),
+                len(val_data or []), accelerator.num_processes)
 
     results: Dict[str, Any] = {}
-    if train_rows is not None:
-        results.update(train_localizer(model, train_rows, cfg, accelerator, meta={"argv": _public_argv(argv)}))
+    meta = {"argv": _public_argv(argv)}
+    if train_data is not None:
+        batch_fn = None
+        if kind == "pem":
+            batch_fn = pem_batch(train_data)
+        elif kind == "ssn":
+            batch_fn = ssn_batch(train_data, seed)
+        results.update(train_localizer(model, train_data, cfg, accelerator, meta=meta, batch_fn=batch_fn))
     proposals: List[Dict[str, Any]] = []
     curve = None
-    if val_rows is not None:
-        metrics, proposals, curve = evaluate_localizer(model, val_rows, accelerator, cfg.per_device_eval_batch_size)
+    if val_data is not None:
+        if kind == "ssn":
+            metrics, _ = evaluate_ssn_model(model, val_data, accelerator)
+        elif kind == "pem":
+            metrics, proposals, curve = evaluate_pem(model, val_data, accelerator)
+        else:
+            metrics, proposals, curve = evaluate_localizer(model, val_data, accelerator,
+                                                           cfg.per_device_eval_batch_size)
         results.update(metrics)
 
     unwrapped = accelerator.unwrap_model(model)
@@ -196,5 +283,17 @@ def _public_argv(argv: Optional[Sequence[str]]) -> List[str]:
     return out
 
 
+def cli() -> int:
+    """``main`` with user mistakes (videohub errors) printed as one line, exit status 2."""
+    from videohub.errors import VideohubError
+
+    try:
+        main()
+    except VideohubError as err:
+        print(f"run_localization.py: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

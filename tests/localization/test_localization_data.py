@@ -120,3 +120,42 @@ def test_ssn_dataset_accepts_a_float_aug_ratio(tmp_path):
     ds = SSNDataset(str(path), [], SSN_THUMOS_TRAIN_CFG, SSN_THUMOS_TEST_CFG, data_prefix=str(tmp_path),
                     aug_ratio=0.25)
     assert ds.aug_ratio == (0.25, 0.25) and len(ds) == 2
+
+
+def test_ssn_missing_frame_folder_names_file_and_line_or_is_skipped_and_counted(tmp_path, monkeypatch):
+    path = tmp_path / "proposals.txt"
+    path.write_text(PROPOSALS.replace("2 x 0.9", "2 0.7 0.9"))
+    frames = tmp_path / "frames"
+    (frames / "video_a").mkdir(parents=True)
+    cache = str(tmp_path / "cache")
+    # without the check the rows load (mmaction2 reads frames only when sampling) ...
+    assert load_dataset("ssn", path, data_prefix=str(frames), cache_dir=cache)["video_id"] == ["video_a", "video_b"]
+    # ... with it, the block of video_b (its id is line 11 of the file) is the error, not a cached result
+    with pytest.raises(AnnotationError, match=r"proposals.txt line 11: frame folder .*video_b.* does not exist"):
+        load_dataset("ssn", path, data_prefix=str(frames), check_frame_dirs=True, cache_dir=cache)
+    from videohub.data.datasets import builders
+
+    warnings = []
+    monkeypatch.setattr(builders.logger, "warning", lambda msg, *args: warnings.append(msg % args))
+    ds = load_dataset("ssn", path, data_prefix=str(frames), check_frame_dirs=True, on_error="skip", cache_dir=cache)
+    assert ds["video_id"] == ["video_a"]
+    assert len(warnings) == 1 and "1 annotation line(s) skipped" in warnings[0] and "video_b" in warnings[0]
+    with pytest.raises(AnnotationError, match=r"annotation file .*missing.txt.* not found"):
+        load_dataset("ssn", tmp_path / "missing.txt", data_prefix=str(frames), cache_dir=cache)
+
+
+def test_ssn_dataset_over_builder_rows_equals_the_parsed_file(tmp_path):
+    path = tmp_path / "proposals.txt"
+    path.write_text(PROPOSALS.replace("2 x 0.9", "2 0.7 0.9"))
+    rows = load_dataset("ssn", path, data_prefix=str(tmp_path), cache_dir=str(tmp_path / "cache"))
+    parsed = SSNDataset(str(path), [], SSN_THUMOS_TRAIN_CFG, SSN_THUMOS_TEST_CFG, data_prefix=str(tmp_path))
+    from_rows = SSNDataset(str(path), [], SSN_THUMOS_TRAIN_CFG, SSN_THUMOS_TEST_CFG, data_prefix=str(tmp_path),
+                           video_infos=list(rows))
+    assert len(from_rows) == len(parsed) == 2
+    for a, b in zip(parsed.video_infos, from_rows.video_infos):
+        assert a["video_id"] == b["video_id"] and a["total_frames"] == b["total_frames"]
+        for key in ("gts", "proposals"):
+            assert [vars(x) for x in a[key]] == [vars(x) for x in b[key]]
+    np.testing.assert_allclose(from_rows.reg_norm_consts, parsed.reg_norm_consts)
+    assert from_rows._sources[1] == parsed._sources[1] and "line 11" in parsed._sources[1]
+    assert len(from_rows.positive_pool) == len(parsed.positive_pool) == 3

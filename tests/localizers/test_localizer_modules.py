@@ -90,3 +90,41 @@ def test_ssn_head_default_consensus_legacy_keys():
     assert head.consensus.stpp_stages == ((1,), (1,), (1,))
     assert head.consensus.num_segments_list == (2, 5, 2)
     assert head.completeness_fc.in_features == 12
+
+
+def _small_bmn():
+    return BMN(temporal_dim=12, boundary_ratio=0.5, num_samples=4, num_samples_per_bin=3, feat_dim=8,
+               soft_nms_alpha=0.4, soft_nms_low_threshold=0.5, soft_nms_high_threshold=0.9, post_process_top_k=10,
+               hidden_dim_1d=8, hidden_dim_2d=8, hidden_dim_3d=16)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bmn_fused_boundary_matching_conv_equals_mmaction2_order(dtype):
+    """Sampling then the Conv3d (mmaction2) against the contraction over channels first; float32 runs
+    the sparse CPU path, float64 the dense matmul; values and gradients agree."""
+    torch.manual_seed(0)
+    bmn = _small_bmn().to(dtype)
+    x = torch.randn(3, 8, 12, dtype=dtype, requires_grad=True)
+    conv = bmn.x_3d_p[0]
+    reference = conv(bmn._boundary_matching_layer(x)).squeeze(2)
+    fused = bmn._boundary_matching_conv(x)
+    assert fused.shape == reference.shape == (3, 16, 12, 12)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    torch.testing.assert_close(fused, reference, rtol=tol, atol=tol)
+    weights = torch.randn_like(reference)
+    expected = torch.autograd.grad((reference * weights).sum(), [x, conv.weight, conv.bias])
+    got = torch.autograd.grad((fused * weights).sum(), [x, conv.weight, conv.bias])
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+
+
+def test_bmn_sparse_mask_cache_follows_load_state_dict():
+    bmn = _small_bmn()
+    first = bmn._sparse_sample_mask()
+    assert bmn._sparse_sample_mask()[0] is first[0]
+    state = bmn.state_dict()
+    state["sample_mask"] = state["sample_mask"] * 2
+    bmn.load_state_dict(state)
+    doubled = bmn._sparse_sample_mask()
+    torch.testing.assert_close(doubled[0].to_dense(), first[0].to_dense() * 2)
+    torch.testing.assert_close(doubled[1].to_dense(), bmn.sample_mask.view(48, 144))

@@ -217,3 +217,21 @@ def write_pgm_proposals(proposals: Mapping[str, np.ndarray], out_dir: str) -> No
         if rows.ndim != 2 or rows.shape[1] != 7:
             raise ShapeError(f"proposals of {video_name!r} have shape {rows.shape}; expected [N, 7] ({PGM_HEADER})")
         np.savetxt(osp.join(out_dir, video_name + ".csv"), rows, delimiter=",", header=PGM_HEADER, comments="")
+
+
+def write_bsp_features(features: Mapping[str, np.ndarray], out_dir: str) -> None:
+    """Write ``generate_bsp_feature`` results as ``<out_dir>/<video_name>.npy`` (mmaction2's
+    ``pgm_features`` layout, read by ``LoadProposals`` and PEM training).
+
+    Args:
+        features: ``{video_name: [P, D]}`` BSP features.
+        out_dir: Output folder (created if missing).
+    """
+    import os
+
+    os.makedirs(out_dir, exist_ok=True)
+    for video_name, array in features.items():
+        array = np.asarray(array, dtype=np.float32)
+        if array.ndim != 2:
+            raise ShapeError(f"BSP features of {video_name!r} have shape {array.shape}; expected [P, D]")
+        np.save(osp.join(out_dir, video_name + ".npy"), array, allow_pickle=False)

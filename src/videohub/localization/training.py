@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -151,13 +151,39 @@ def evaluate_localizer(model: Any, rows: Any, accelerator: Any, batch_size: int 
     return out, results, (per_video, average_recall)
 
 
+#: ``batch_fn(indices, step)``: the model's keyword arguments (tensors on the CPU) for the samples
+#: ``indices`` of the training data at optimizer step ``step`` (0-based).
+BatchFn = Callable[[List[int], int], Dict[str, Any]]
+
+
+def feature_batch(rows: Any) -> BatchFn:
+    """The :data:`BatchFn` of feature-sequence rows (BMN, TEM): ``input_features`` and ``labels``."""
+    def batch_fn(indices: List[int], step: int) -> Dict[str, Any]:
+        batch = collate([rows[i] for i in indices])
+        return {"input_features": batch["input_features"], "labels": batch["labels"]}
+
+    return batch_fn
+
+
+def to_device(value: Any, device: Any) -> Any:
+    """``value`` with every tensor inside (dicts, lists, tuples) moved to ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, device) for v in value)
+    return value
+
+
 def train_localizer(model: Any, train_rows: Any, cfg: Any, accelerator: Any, eval_rows: Any = None,
-                    meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Train a feature-sequence localizer for ``cfg.max_train_steps`` optimizer steps.
+                    meta: Optional[Dict[str, Any]] = None, batch_fn: Optional[BatchFn] = None) -> Dict[str, Any]:
+    """Train a localizer for ``cfg.max_train_steps`` optimizer steps.
 
     Args:
-        model: A ``...ForTemporalActionLocalization`` taking ``input_features`` and ``labels``.
-        train_rows: Indexable rows (``activitynet_feature``).
+        model: A ``...ForTemporalActionLocalization`` returning ``loss`` for the batches of ``batch_fn``.
+        train_rows: The training samples (only ``len`` is used when ``batch_fn`` is given;
+            ``activitynet_feature`` rows otherwise).
         cfg: A :class:`videohub.training.loop.LoopConfig` (``optimizer``, ``lr_config``,
             ``per_device_train_batch_size``, ``max_train_steps`` or ``num_train_epochs``, ``seed``,
             ``checkpointing_steps`` (int), ``checkpoints_total_limit``, ``resume_from_checkpoint``,
@@ -165,12 +191,15 @@ def train_localizer(model: Any, train_rows: Any, cfg: Any, accelerator: Any, eva
         accelerator: The ``accelerate.Accelerator``.
         eval_rows: Rows evaluated after training (``eval_*`` results). Default ``None``.
         meta: JSON-able dict stored in each checkpoint. Default ``None``.
+        batch_fn: The model inputs of a list of sample indices (:data:`BatchFn`). Default ``None``:
+            :func:`feature_batch` of ``train_rows`` (BMN, TEM).
 
     Returns:
         ``{"train_loss", "completed_steps", "epoch", eval_*}``.
     """
     if cfg.seed is None:
         raise ConfigError("train_localizer needs cfg.seed (the data order derives from it)")
+    batch_fn = batch_fn or feature_batch(train_rows)
     batch_size = cfg.per_device_train_batch_size
     steps_per_epoch = len(epoch_batches(len(train_rows), batch_size, cfg.seed, 0, accelerator.process_index,
                                         accelerator.num_processes))
@@ -196,9 +225,7 @@ def train_localizer(model: Any, train_rows: Any, cfg: Any, accelerator: Any, eva
         batches = epoch_batches(len(train_rows), batch_size, cfg.seed, epoch, accelerator.process_index,
                                 accelerator.num_processes)
         for indices in batches[skip:]:
-            batch = collate([train_rows[i] for i in indices])
-            out = model(input_features=batch["input_features"].to(accelerator.device),
-                        labels=[t.to(accelerator.device) for t in batch["labels"]])
+            out = model(**to_device(batch_fn(indices, completed), accelerator.device))
             accelerator.backward(out.loss)
             if cfg.max_grad_norm:
                 accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm, norm_type=cfg.grad_norm_type)

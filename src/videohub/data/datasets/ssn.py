@@ -116,6 +116,14 @@ def _integer(text: str, what: str, line: int, minimum: Optional[int] = None) -> 
     return value
 
 
+def _instance_of(value: Union[SSNInstance, Mapping[str, Any]]) -> SSNInstance:
+    """An :class:`SSNInstance` from itself or from its builder-row dict."""
+    if isinstance(value, SSNInstance):
+        return value
+    return SSNInstance(int(value["start_frame"]), int(value["end_frame"]), int(value["num_video_frames"]),
+                       int(value["label"]), float(value["best_iou"]), float(value["overlap_self"]))
+
+
 @DATASETS.register()
 class SSNDataset(BaseDataset):
     """Proposal frame dataset for SSN (standard or normalized TAG proposal files).
@@ -145,7 +153,14 @@ class SSNDataset(BaseDataset):
         filter_gt: Drop videos without ground truth. Default: True.
         use_regression: Regress boundaries at evaluation. Default: True.
         verbose: Log proposal statistics. Default: False.
-        on_error: ``'raise'`` or ``'skip'`` for malformed video blocks. Default: ``'raise'``.
+        on_error: ``'raise'`` or ``'skip'`` for malformed video blocks (and, with
+            ``check_frame_dirs``, videos without a frame folder). Default: ``'raise'``.
+        check_frame_dirs: A video whose frame folder ``data_prefix/video_id`` does not exist is a bad
+            block (error naming the file and the block's line, or skipped and counted). Default: False
+            (mmaction2 reads the frames only when a sample is drawn).
+        video_infos: Rows of ``load_dataset("ssn", ...)`` (dicts with ``frame_dir``, ``video_id``,
+            ``total_frames``, ``gts``, ``proposals`` and ``ann_source``) used instead of parsing
+            ``ann_file`` again, so the builder's checks and skips carry over. Default: None.
     """
 
     def __init__(
@@ -171,8 +186,12 @@ class SSNDataset(BaseDataset):
         verbose: bool = False,
         *,
         on_error: str = "raise",
+        check_frame_dirs: bool = False,
+        video_infos: Optional[Sequence[Mapping[str, Any]]] = None,
     ):
         self.proposal_file: Optional[str] = None
+        self.check_frame_dirs = check_frame_dirs
+        self._given_rows = video_infos
         super().__init__(
             ann_file,
             pipeline,
@@ -238,6 +257,8 @@ class SSNDataset(BaseDataset):
         line, or is skipped and recorded with ``on_error="skip"``.
         """
         self.proposal_file = self.ann_file
+        if self._given_rows is not None:
+            return self._infos_of_rows(self._given_rows)
         normalized = "normalized_" in osp.basename(self.ann_file)
         if normalized:
             sibling = osp.join(osp.dirname(self.ann_file), osp.basename(self.ann_file).replace("normalized_", ""))
@@ -308,7 +329,24 @@ class SSNDataset(BaseDataset):
                     SSNInstance(start, end, num_frames, label=label, best_iou=best_iou, overlap_self=overlap_self)
                 )
         frame_dir = osp.join(self.data_prefix, video_id) if self.data_prefix is not None else video_id
+        if self.check_frame_dirs and not osp.isdir(frame_dir):
+            raise BadLine(f"frame folder {frame_dir!r} of video {video_id!r} does not exist", block[0][0])
         return dict(frame_dir=frame_dir, video_id=video_id, total_frames=num_frames, gts=gts, proposals=proposals)
+
+    def _infos_of_rows(self, rows: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+        """``video_infos`` (and source locations) of builder rows; see the ``video_infos`` argument."""
+        infos = []
+        self._sources = []
+        for index, row in enumerate(rows):
+            missing = sorted({"frame_dir", "video_id", "total_frames", "gts", "proposals"} - set(row))
+            if missing:
+                raise ConfigError(f"SSNDataset: row {index} lacks {missing}; pass rows of load_dataset('ssn', ...)")
+            infos.append(dict(frame_dir=row["frame_dir"], video_id=row["video_id"],
+                              total_frames=int(row["total_frames"]),
+                              gts=[_instance_of(x) for x in row["gts"]],
+                              proposals=[_instance_of(x) for x in row["proposals"] or []]))
+            self._sources.append(row.get("ann_source") or f"{self.ann_file} row {index}")
+        return infos
 
     # ------------------------------------------------------------------ proposal pools
     @staticmethod

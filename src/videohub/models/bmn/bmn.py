@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -14,6 +15,19 @@ from ...layers import losses_localization  # noqa: F401  (registers BMNLoss)
 from ...localization.proposal_utils import post_processing, temporal_anchors
 from ...modeling_localizer import BaseLocalizer
 from ...registry import LOCALIZERS, LOSSES
+
+
+class _FixedSparseMatmul(torch.autograd.Function):
+    """``x @ M`` for a constant sparse ``M`` (no gradient), given as the CSR matrices ``M^T`` and ``M``."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, mask_t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        ctx.mask = mask
+        return torch.sparse.mm(mask_t, x.t()).t()
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> Tuple[torch.Tensor, None, None]:
+        return torch.sparse.mm(ctx.mask, grad.t()).t(), None, None
 
 
 @LOCALIZERS.register()
@@ -93,14 +107,50 @@ class BMN(BaseLocalizer):
         base = self.x_1d_b(x)
         start = self.x_1d_s(base).squeeze(1)
         end = self.x_1d_e(base).squeeze(1)
-        confidence_map = self._boundary_matching_layer(self.x_1d_p(base))
-        confidence_map = self.x_3d_p(confidence_map).squeeze(2)
+        confidence_map = self.x_3d_p[1](self._boundary_matching_conv(self.x_1d_p(base)))
         return self.x_2d_p(confidence_map), start, end
 
     def _boundary_matching_layer(self, x: torch.Tensor) -> torch.Tensor:
-        """``[N, C, T]`` → ``[N, C, num_samples, T, T]`` sampled with ``sample_mask``."""
+        """``[N, C, T]`` → ``[N, C, num_samples, T, T]`` sampled with ``sample_mask`` (mmaction2's layer;
+        :meth:`_forward` uses :meth:`_boundary_matching_conv`, the same map followed by ``x_3d_p``'s conv)."""
         n, c = x.shape[:2]
         return torch.matmul(x, self.sample_mask).reshape(n, c, self.num_samples, self.tscale, self.tscale)
+
+    def _boundary_matching_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """``x_3d_p``'s ``Conv3d`` (kernel ``(num_samples, 1, 1)``) of :meth:`_boundary_matching_layer`,
+        ``[N, C, T]`` → ``[N, hidden_dim_3d, T, T]``, before the ReLU.
+
+        ``conv(BM(x))[n, o, d, s] = b[o] + sum_{c, k} W[o, c, k] sum_t x[n, c, t] M[t, k, d, s]``
+        is contracted over ``c`` first (``[N, O, T, K]``, small) and then over ``(t, k)`` with one
+        matmul against ``sample_mask`` viewed ``[T * K, T * T]``: about 3x fewer multiply-adds than
+        sampling then convolving (mmaction2's order) and a GEMM instead of a 32-deep Conv3d. On the
+        CPU in float32 that matmul is sparse (the mask is ~1.5 % non-zero at 100 x 32). Same
+        weights and the same values up to float rounding.
+        """
+        conv = self.x_3d_p[0]
+        n = x.shape[0]
+        weight = conv.weight.reshape(conv.out_channels, conv.in_channels, self.num_samples)
+        projected = torch.einsum("ock,nct->notk", weight, x).reshape(n * conv.out_channels, -1)
+        if projected.device.type == "cpu" and projected.dtype == torch.float32:
+            out = _FixedSparseMatmul.apply(projected, *self._sparse_sample_mask())
+        else:
+            out = torch.matmul(projected, self.sample_mask.view(self.tscale * self.num_samples, -1))
+        out = out.reshape(n, conv.out_channels, self.tscale, self.tscale)
+        return out if conv.bias is None else out + conv.bias.view(1, -1, 1, 1)
+
+    def _sparse_sample_mask(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """CSR ``M^T`` and ``M`` of ``sample_mask`` viewed ``[T * K, T * T]`` (cached until the mask changes,
+        e.g. by ``load_state_dict``)."""
+        mask = self.sample_mask
+        key = (mask.data_ptr(), mask._version)
+        cached = self.__dict__.get("_sparse_mask_cache")
+        if cached is None or cached[0] != key:
+            dense = mask.detach().view(self.tscale * self.num_samples, -1)
+            with warnings.catch_warnings():  # torch's "sparse CSR support is in beta" notice
+                warnings.simplefilter("ignore", UserWarning)
+                cached = (key, dense.t().contiguous().to_sparse_csr(), dense.contiguous().to_sparse_csr())
+            self.__dict__["_sparse_mask_cache"] = cached
+        return cached[1], cached[2]
 
     def forward_test(self, raw_feature: torch.Tensor, video_meta: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """Proposals of batch item 0 after soft-NMS: ``[{video_name, proposal_list}]``."""
