@@ -619,5 +619,20 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     return results
 
 
+def cli(argv: Optional[Sequence[str]] = None) -> int:
+    """:func:`main` as a command (``argv`` default ``sys.argv[1:]``): a videohub error (bad file, missing
+    bank, damaged checkpoint) is printed as one line and the status is 2."""
+    try:
+        main(argv)
+    except Exception as err:
+        from videohub.errors import VideohubError
+
+        if not isinstance(err, VideohubError):
+            raise
+        print(f"{os.path.basename(__file__)}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

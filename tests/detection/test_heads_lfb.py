@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from videohub.errors import CheckpointError, ConfigError
+from videohub.errors import CheckpointError, ConfigError, ShapeError
 from videohub.models.ava import LFB, BBoxHeadAVA, FBOHead, LFBInferHead, bbox2result, load_lfb, save_lfb
 
 
@@ -202,3 +202,14 @@ def test_fbo_detector_uses_its_bank(tmp_path, fbo_type):
             outputs[name] = model(x, boxes=boxes, img_metas=metas).logits
     assert outputs["a"].shape == (3, 7) and torch.isfinite(outputs["a"]).all()
     assert (outputs["a"] - outputs["b"]).abs().max() > 1e-4
+
+
+def test_fbo_head_names_a_key_frame_missing_from_the_bank(tmp_path):
+    save_lfb(_bank(), str(tmp_path / "lfb_val.safetensors"))
+    fbo = FBOHead(dict(lfb_prefix_path=str(tmp_path), max_num_sampled_feat=2, window_size=2, lfb_channels=4,
+                       dataset_modes=("val",), device="cpu"), dict(type="avg"))
+    x, rois = torch.zeros(1, 4, 1, 2, 2), torch.tensor([[0.0, 0, 0, 1, 1]])
+    with pytest.raises(CheckpointError, match=r"video 'other' is not in the LFB.*modes \['val'\].*--write_feature_bank"):
+        fbo(x, rois, [{"img_key": "other,0003"}])
+    with pytest.raises(ShapeError, match=r"img_metas\[0\] has no 'img_key'"):
+        fbo(x, rois, [{}])

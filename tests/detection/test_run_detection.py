@@ -148,18 +148,28 @@ def test_resuming_reaches_the_uninterrupted_weights(trained, ava_set, example):
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform.startswith("win"), reason="torchrun over gloo")
-def test_two_processes_evaluate_every_key_frame_once(trained, ava_set):
-    root, _, after = trained
+def test_two_processes_train_and_evaluate_like_one(trained, ava_set, example):
+    """torchrun, 2 CPU processes over gloo (as tests/examples/test_run_recognition.py): 2 DDP steps from the
+    trained model, then an evaluation whose key frames, boxes and mAP equal one process's on the saved model."""
+    root = trained[0]
     argv = [os.path.join(os.path.dirname(sys.executable), "torchrun"), "--standalone", "--nproc_per_node", "2", EXAMPLE,
-            *_data(ava_set, root / "cache", train=False), "--model_name_or_path", str(root / "out"),
-            "--output_dir", str(root / "eval2"), "--per_device_eval_batch_size", "2"]
+            *_data(ava_set, root / "cache"), "--model_name_or_path", str(root / "out"), "--max_train_steps", "2",
+            "--per_device_train_batch_size", "3", "--learning_rate", "0.01", "--output_dir", str(root / "two"),
+            "--per_device_eval_batch_size", "2"]
     proc = subprocess.run(argv, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    with open(root / "eval2" / "all_results.json", encoding="utf-8") as f:
+    assert "6 clips per step (2 processes)" in proc.stderr
+    with open(root / "two" / "all_results.json", encoding="utf-8") as f:
         two = json.load(f)
-    assert two["eval_samples"] == 12 and two["eval_boxes"] == 36
-    assert two["eval_mAP@0.5IOU"] == pytest.approx(after["eval_mAP@0.5IOU"], abs=1e-6)
+    assert two["completed_steps"] == 2 and math.isfinite(two["train_loss"])
+    assert two["eval_samples"] == 12 and two["eval_boxes"] == 36  # every key frame once, 6 per process
+    assert json.loads((root / "two" / "best.json").read_text())["best_step"] == 2
+    # one process on the weights (and BN statistics) the two processes saved
+    one = example.main(_data(ava_set, root / "cache", train=False) + [
+        "--model_name_or_path", str(root / "two"), "--output_dir", str(root / "two_eval1")])
+    assert (one["eval_samples"], one["eval_boxes"]) == (two["eval_samples"], two["eval_boxes"])
+    assert one["eval_mAP@0.5IOU"] == pytest.approx(two["eval_mAP@0.5IOU"], abs=1e-6)
 
 
 # ---------------------------------------------------------------------------------- long-term feature bank
@@ -327,3 +337,17 @@ def test_push_to_hub_uploads_the_model_and_a_card_with_the_map(trained, ava_set,
         torch.testing.assert_close(value, local[key], rtol=0, atol=0)
     assert "synthetic-ava" in card and "mAP@0.5IOU" in card
     assert f"value: {results['eval_mAP@0.5IOU']}" in card
+
+
+def test_lfb_mistakes_are_one_line_errors(ava_set, example, tmp_path, capsys):
+    empty = tmp_path / "no_bank"
+    empty.mkdir()
+    code = example.cli(_data(ava_set, tmp_path / "cache") + ["--output_dir", str(tmp_path / "o"), "--config_overrides",
+                                                              TINY, "--lfb_dir", str(empty), "--max_train_steps", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1] == (f"run_detection.py: error: --lfb_dir {str(empty)!r} holds neither lfb_train.safetensors nor "
+                       "lfb_val.safetensors; write them with --write_feature_bank")
+    with pytest.raises(SystemExit):
+        example.parse_args(["--write_feature_bank", str(empty), "--val_annotations", "v.csv", "--proposals", "p.json"])
+    assert "--write_feature_bank needs --model_name_or_path" in capsys.readouterr().err
