@@ -75,6 +75,9 @@ def test_lfb_roundtrip_and_sampling(tmp_path):
     picked = {tuple(feats[r].tolist()) for r in (4, 5)}
     assert picked <= {tuple(f.tolist()) for f in bank["vid"][11]} and len(picked) == 2
     assert feats[[0, 1, 6, 7]].abs().sum() == 0
+    wrong = LFB(str(tmp_path), max_num_sampled_feat=2, window_size=4, lfb_channels=8, dataset_modes="train", device="cpu")
+    with pytest.raises(ShapeError, match="'vid' second 10 have 4 channels, lfb_channels is 8"):
+        wrong["vid,0011"]
 
 
 def test_lfb_errors(tmp_path, monkeypatch):

@@ -27,7 +27,7 @@ from typing import Dict, List, Mapping, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from ...errors import CheckpointError, ConfigError
+from ...errors import CheckpointError, ConfigError, ShapeError
 from ...utils.logging import get_logger
 
 logger = get_logger(__name__)
@@ -268,6 +268,9 @@ class LFB:
         lt_feats = torch.zeros(window_size * k_max, self.lfb_channels)
         for idx, sec in enumerate(range(start, start + window_size)):
             if sec in video_features:
+                if video_features[sec][0].numel() != self.lfb_channels:
+                    raise ShapeError(f"LFB: features of {video_id!r} second {sec} have "
+                                     f"{video_features[sec][0].numel()} channels, lfb_channels is {self.lfb_channels}")
                 num_feat = len(video_features[sec])
                 num_sampled = min(num_feat, k_max)
                 chosen = np.random.choice(range(num_feat), num_sampled, replace=False)
