@@ -143,6 +143,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not args.output_dir and not args.write_feature_bank:
         p.error("--output_dir is required (except with --write_feature_bank)")
+    if args.write_feature_bank and not args.model_name_or_path:
+        p.error("--write_feature_bank needs --model_name_or_path (the trained detector whose RoI features form the bank)")
+    if args.write_feature_bank and args.lfb_dir:
+        p.error("--write_feature_bank and --lfb_dir go in two runs: first write the bank, then train on it")
     if not (args.train_annotations or args.val_annotations):
         p.error("nothing to do: give --train_annotations and/or --val_annotations")
     if args.train_annotations and not args.proposals:
@@ -153,10 +157,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         p.error("evaluating only (no --train_annotations) needs --model_name_or_path")
     if args.custom_classes and not args.label_map:
         p.error("--custom_classes needs --label_map")
-    if args.write_feature_bank and not args.model_name_or_path:
-        p.error("--write_feature_bank needs --model_name_or_path (the trained detector whose RoI features form the bank)")
-    if args.write_feature_bank and args.lfb_dir:
-        p.error("--write_feature_bank and --lfb_dir go in two runs: first write the bank, then train on it")
     return args
 
 

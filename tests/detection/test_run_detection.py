@@ -56,7 +56,8 @@ def test_help_lists_the_issue_arguments():
     for name in ("--model_name_or_path", "--model_type", "--backbone", "--train_annotations", "--val_annotations",
                  "--proposals", "--data_root", "--label_map", "--output_dir", "--max_train_steps",
                  "--per_device_train_batch_size", "--learning_rate", "--seed", "--resume_from_checkpoint",
-                 "--push_to_hub", "--custom_classes", "--person_det_score_thr", "--exclude_file"):
+                 "--push_to_hub", "--custom_classes", "--person_det_score_thr", "--exclude_file", "--write_feature_bank",
+                 "--lfb_dir", "--fbo_type", "--lfb_device", "--save_best"):
         assert name in proc.stdout, name
 
 
