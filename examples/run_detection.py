@@ -9,9 +9,14 @@ the model's ``train_cfg``); evaluation is AVA frame mAP@0.5IOU. Runs with ``pyth
 or ``accelerate launch`` / ``torchrun`` (several processes, CPU or GPU).
 
 At the end the model and a model card go to ``--output_dir`` (and to the Hub with
-``--push_to_hub``), and ``all_results.json`` holds ``train_loss``, ``eval_mAP@0.5IOU``,
-``eval_samples`` (the number of evaluated key frames) and ``eval_boxes`` (the number of scored
-person boxes). See ``docs/detection.md``.
+``--push_to_hub``), the best evaluated weights to ``--output_dir/best_model`` (with ``best.json``),
+and ``all_results.json`` holds ``train_loss``, ``eval_mAP@0.5IOU``, ``eval_samples`` (the number
+of evaluated key frames) and ``eval_boxes`` (the number of scored person boxes).
+
+Long-term feature banks: ``--write_feature_bank DIR`` runs a trained detector with an
+``LFBInferHead`` over both sets and writes ``DIR/lfb_{train,val}.safetensors``; ``--lfb_dir DIR``
+then trains / evaluates an FBO model (``--fbo_type non_local|avg|max``) on it. See
+``docs/detection.md``.
 """
 
 from __future__ import annotations
@@ -78,6 +83,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     g.add_argument("--config_overrides", default=None,
                    help='JSON dict merged into a new model\'s config, e.g. \'{"backbone": {"depth": 18}}\'')
 
+    g = p.add_argument_group("long-term feature bank (LFB)")
+    g.add_argument("--write_feature_bank", metavar="DIR", default=None,
+                   help="only write the LFB of --model_name_or_path: its RoI features of every key frame of the "
+                        "training / validation sets go to DIR/lfb_train.safetensors and DIR/lfb_val.safetensors "
+                        "(mmaction2's lfb_infer configs); then exit")
+    g.add_argument("--lfb_dir", metavar="DIR", default=None,
+                   help="train / evaluate an FBO model on the bank in DIR (a new model gets an FBOHead; a loaded "
+                        "FBO model reads its bank from DIR)")
+    g.add_argument("--fbo_type", default="non_local", choices=["non_local", "avg", "max"],
+                   help="feature bank operator of a new FBO model (default: non_local)")
+    g.add_argument("--fbo_latent_channels", type=int, default=512,
+                   help="latent channels of the non_local operator (default: 512)")
+    g.add_argument("--lfb_window_size", type=int, default=60, help="seconds of bank around a key frame (default: 60)")
+    g.add_argument("--lfb_max_num_sampled_feat", type=int, default=5,
+                   help="bank features sampled per second (default: 5)")
+    g.add_argument("--lfb_device", default="auto", choices=["auto", "cpu", "gpu", "lmdb"],
+                   help="where the bank lives: auto = gpu with CUDA else cpu; lmdb needs videohub[lfb] (default: auto)")
+
     g = p.add_argument_group("clips")
     g.add_argument("--clip_len", type=int, default=None, help="frames per clip (default: the backbone's, e.g. 4)")
     g.add_argument("--frame_interval", type=int, default=None, help="frame stride (default: the backbone's, e.g. 16)")
@@ -87,7 +110,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     g.add_argument("--flip_ratio", type=float, default=0.5, help="horizontal flip probability in training (default: 0.5)")
 
     g = p.add_argument_group("training")
-    g.add_argument("--output_dir", required=True, help="where checkpoints, the model and all_results.json go")
+    g.add_argument("--output_dir", default=None,
+                   help="where checkpoints, the model and all_results.json go (required unless --write_feature_bank)")
     g.add_argument("--seed", type=int, default=None, help="random seed (default: drawn once and shared)")
     g.add_argument("--per_device_train_batch_size", type=int, default=8, help="clips per process (default: 8)")
     g.add_argument("--per_device_eval_batch_size", type=int, default=None,
@@ -106,6 +130,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     g.add_argument("--checkpoints_total_limit", type=int, default=None, help="keep only the newest N checkpoints")
     g.add_argument("--resume_from_checkpoint", default=None, help="'latest' or a checkpoint folder")
     g.add_argument("--eval_steps", type=int, default=None, help="also evaluate every N optimizer steps")
+    g.add_argument("--save_best", default="auto", choices=["auto", "mAP@0.5IOU", "none"],
+                   help="keep the weights of the best evaluation in output_dir/best_model and best.json "
+                        "(auto = mAP@0.5IOU; none disables)")
     g.add_argument("--logging_steps", type=int, default=10, help="log loss and lr every N steps (default: 10)")
     g.add_argument("--mixed_precision", default=None, choices=["no", "fp16", "bf16"], help="mixed precision")
 
@@ -114,6 +141,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     g.add_argument("--hub_model_id", default=None, help="repo id (default: the output_dir name)")
     g.add_argument("--hub_token", default=None, help="Hub token (default: the logged-in one)")
     args = p.parse_args(argv)
+    if not args.output_dir and not args.write_feature_bank:
+        p.error("--output_dir is required (except with --write_feature_bank)")
+    if args.write_feature_bank and not args.model_name_or_path:
+        p.error("--write_feature_bank needs --model_name_or_path (the trained detector whose RoI features form the bank)")
+    if args.write_feature_bank and args.lfb_dir:
+        p.error("--write_feature_bank and --lfb_dir go in two runs: first write the bank, then train on it")
     if not (args.train_annotations or args.val_annotations):
         p.error("nothing to do: give --train_annotations and/or --val_annotations")
     if args.train_annotations and not args.proposals:
@@ -205,17 +238,71 @@ def pipelines(args: argparse.Namespace, clip_len: int, frame_interval: int) -> D
     return {"train": train, "val": val}
 
 
+def lfb_cfg(args: argparse.Namespace) -> Dict[str, Any]:
+    """``FBOHead.lfb_cfg`` of the bank in ``--lfb_dir`` (its modes and channels read from its files)."""
+    import torch
+
+    from videohub.errors import ConfigError
+    from videohub.models.ava.lfb import bank_channels
+
+    modes = tuple(m for m in ("train", "val") if os.path.isfile(os.path.join(args.lfb_dir, f"lfb_{m}.safetensors")))
+    if not modes:
+        raise ConfigError(f"--lfb_dir {args.lfb_dir!r} holds neither lfb_train.safetensors nor lfb_val.safetensors; "
+                          "write them with --write_feature_bank")
+    device = args.lfb_device if args.lfb_device != "auto" else ("gpu" if torch.cuda.is_available() else "cpu")
+    return dict(lfb_prefix_path=os.path.abspath(args.lfb_dir), max_num_sampled_feat=args.lfb_max_num_sampled_feat,
+                window_size=args.lfb_window_size,
+                lfb_channels=bank_channels(os.path.join(args.lfb_dir, f"lfb_{modes[0]}.safetensors")),
+                dataset_modes=list(modes), device=device)
+
+
+def fbo_roi_head(roi_head: Dict[str, Any], lfb: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
+    """``roi_head`` with mmaction2's ``FBOHead`` of ``--fbo_type`` and the bbox head widened to its output."""
+    st_channels = int(roi_head["bbox_head"]["in_channels"])
+    lt_channels = int(lfb["lfb_channels"])
+    if args.fbo_type == "non_local":
+        fbo = dict(type="non_local", st_feat_channels=st_channels, lt_feat_channels=lt_channels,
+                   latent_channels=args.fbo_latent_channels, num_st_feat=1,
+                   num_lt_feat=args.lfb_window_size * args.lfb_max_num_sampled_feat, num_non_local_layers=2,
+                   st_feat_dropout_ratio=0.2, lt_feat_dropout_ratio=0.2, pre_activate=True)
+        fbo_channels = args.fbo_latent_channels
+    else:
+        fbo, fbo_channels = dict(type=args.fbo_type), lt_channels
+    return {**roi_head, "shared_head": dict(type="FBOHead", lfb_cfg=lfb, fbo_cfg=fbo),
+            "bbox_head": {**roi_head["bbox_head"], "in_channels": st_channels + fbo_channels}}
+
+
 def build_model(args: argparse.Namespace, classes: List[Dict[str, Any]]):
-    """The detector: loaded (``--model_name_or_path``, head resized to the classes) or new."""
+    """The detector: loaded (``--model_name_or_path``, head resized to the classes) or new.
+
+    With ``--lfb_dir`` a new model gets an ``FBOHead`` on that bank, and a loaded FBO model reads
+    its bank from there.
+    """
     import videohub
     from videohub.errors import ConfigError
 
     names = {0: "__background__", **{i + 1: c["name"] for i, c in enumerate(classes)}}
     label_kwargs = dict(id2label=names, label2id={n: i for i, n in names.items()})
+    lfb = lfb_cfg(args) if args.lfb_dir else None
     if args.model_name_or_path:
         config = videohub.AutoVideoConfig.from_pretrained(args.model_name_or_path)
         if classes and [config.id2label.get(i) for i in range(config.num_labels)] != list(names.values()):
             config.id2label, config.label2id = label_kwargs["id2label"], label_kwargs["label2id"]
+        shared = (getattr(config, "roi_head", None) or {}).get("shared_head") or {}
+        if shared.get("type") == "FBOHead":
+            stored = dict(shared.get("lfb_cfg") or {})
+            if lfb is not None:
+                if int(stored.get("lfb_channels", lfb["lfb_channels"])) != lfb["lfb_channels"]:
+                    raise ConfigError(f"{args.model_name_or_path} expects a bank of {stored['lfb_channels']} channels, "
+                                      f"--lfb_dir {args.lfb_dir!r} has {lfb['lfb_channels']}")
+                stored.update({k: lfb[k] for k in ("lfb_prefix_path", "dataset_modes", "device")})
+                config.roi_head = {**config.roi_head, "shared_head": {**shared, "lfb_cfg": stored}}
+            elif not os.path.isdir(str(stored.get("lfb_prefix_path"))):
+                raise ConfigError(f"{args.model_name_or_path} is an FBO model whose bank {stored.get('lfb_prefix_path')!r} "
+                                  "does not exist here: pass --lfb_dir")
+        elif lfb is not None:
+            raise ConfigError(f"--lfb_dir: {args.model_name_or_path} has no FBOHead (train a new FBO model with "
+                              "--lfb_dir and without --model_name_or_path)")
         model = videohub.AutoVideoModel.from_pretrained(args.model_name_or_path, config=config,
                                                         ignore_mismatched_sizes=True)
         return model
@@ -226,9 +313,59 @@ def build_model(args: argparse.Namespace, classes: List[Dict[str, Any]]):
     model_cfg = deep_merge({"backbone": preset["backbone"],
                             "roi_head": {"bbox_head": {"in_channels": preset["in_channels"]}},
                             "num_frames": preset["clip"][0]}, overrides)
+    if lfb is not None and "shared_head" not in model_cfg["roi_head"]:
+        model_cfg["roi_head"] = fbo_roi_head(model_cfg["roi_head"], lfb, args)
     model_type = args.model_type if args.model_type.startswith("videohub-") else f"videohub-{args.model_type}"
     config = videohub.AutoVideoConfig.for_model_type(model_type, **model_cfg, **label_kwargs)
     return videohub.AutoVideoModel.from_config(config)
+
+
+def write_feature_bank(args: argparse.Namespace, datasets: Dict[str, Any], accelerator: Any,
+                       batch_size: int) -> Dict[str, Any]:
+    """mmaction2's ``lfb_infer`` runs: ``--model_name_or_path`` with an ``LFBInferHead`` over each
+    of ``datasets`` (``{mode: dataset}``, test pipeline) writes ``<--write_feature_bank>/lfb_<mode>.safetensors``.
+
+    Each process scores every ``num_processes``-th key frame; the head merges the per-process
+    banks. Returns ``{lfb_<mode>_boxes: stored features, lfb_<mode>_key_frames, lfb_channels}``.
+    """
+    import torch
+    from accelerate.utils import gather_object
+    from torch.utils.data import DataLoader, Subset
+    from tqdm.auto import tqdm
+
+    import videohub
+    from videohub.data.datasets.ava import AVACollator
+    from videohub.errors import ConfigError
+    from videohub.models.ava import LFBInferHead
+    from videohub.models.ava.lfb import bank_channels
+
+    net = videohub.AutoVideoModel.from_pretrained(args.model_name_or_path).to(accelerator.device).eval()
+    if getattr(net.roi_head, "with_shared_head", False):
+        raise ConfigError(f"--write_feature_bank: {args.model_name_or_path} already has a shared head "
+                          f"({type(net.roi_head.shared_head).__name__}); use a plain detector (mmaction2's lfb_infer "
+                          "configs use the SlowOnly detector)")
+    results: Dict[str, Any] = {}
+    for mode, dataset in datasets.items():
+        head = LFBInferHead(args.write_feature_bank, dataset_mode=mode)
+        net.roi_head.shared_head = head
+        shard = Subset(dataset, range(accelerator.process_index, len(dataset), accelerator.num_processes))
+        loader = DataLoader(shard, batch_size=batch_size, shuffle=False, num_workers=args.num_workers,
+                            collate_fn=AVACollator())
+        frames = 0
+        for batch in tqdm(loader, desc=f"lfb {mode}", disable=not accelerator.is_local_main_process):
+            with torch.no_grad():
+                net(pixel_values=batch["pixel_values"].to(accelerator.device),
+                    boxes=[b.to(accelerator.device) for b in batch["boxes"]], img_metas=batch["img_metas"])
+            frames += len(batch["img_metas"])
+        boxes = len(head.all_features)
+        path = head.save()
+        counts = gather_object([(frames, boxes)])
+        results[f"lfb_{mode}_key_frames"] = sum(c[0] for c in counts)
+        results[f"lfb_{mode}_boxes"] = sum(c[1] for c in counts)
+        if path is not None and results[f"lfb_{mode}_boxes"]:
+            results["lfb_channels"] = bank_channels(path)
+        del net.roi_head.shared_head
+    return results
 
 
 def evaluate(model: Any, dataset: Any, accelerator: Any, batch_size: int, classes: List[Dict[str, Any]],
@@ -295,6 +432,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
 
+    import videohub
     from videohub.data import make_transform
     from videohub.data.datasets.ava import AVACollator
     from videohub.data.samplers import DistributedSampler
@@ -305,7 +443,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     from videohub.utils import logging as vh_logging
     from videohub.utils.io import atomic_write_text
 
-    cfg = training.LoopConfig(output_dir=args.output_dir, seed=args.seed,
+    cfg = training.LoopConfig(output_dir=args.output_dir or args.write_feature_bank, seed=args.seed,
                           per_device_train_batch_size=args.per_device_train_batch_size,
                           gradient_accumulation_steps=args.gradient_accumulation_steps)
     accelerator = training.make_accelerator(cfg, mixed_precision=args.mixed_precision)
@@ -323,9 +461,26 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         raise ConfigError("no action class found: give --label_map or annotations with action ids >= 1")
     num_classes = len(classes) + 1
     with accelerator.main_process_first():
-        raw_train = load_raw(args.train_annotations, args.proposals, args.exclude_file, num_classes, args, False)
+        # the bank covers every key frame of both sets, as mmaction2's lfb_infer configs (test mode)
+        raw_train = load_raw(args.train_annotations, args.proposals, args.exclude_file, num_classes, args,
+                             bool(args.write_feature_bank))
         raw_val = load_raw(args.val_annotations, args.val_proposals or args.proposals, args.val_exclude_file,
                            num_classes, args, True)
+    eval_batch = args.per_device_eval_batch_size or args.per_device_train_batch_size
+    on_error = "skip" if args.skip_bad_samples else "raise"
+    if args.write_feature_bank:
+        config = videohub.AutoVideoConfig.from_pretrained(args.model_name_or_path)
+        preset = BACKBONES[args.backbone]["clip"]
+        test_pipe = pipelines(args, args.clip_len or config.num_frames or preset[0],
+                              args.frame_interval or preset[1])["val"]
+        sets = {mode: raw.with_transform(make_transform(test_pipe, on_error=on_error))
+                for mode, raw in (("train", raw_train), ("val", raw_val)) if raw is not None}
+        results = write_feature_bank(args, sets, accelerator, eval_batch)
+        if accelerator.is_main_process:
+            logger.info("feature bank in %s: %s", args.write_feature_bank, json.dumps(results))
+        accelerator.wait_for_everyone()
+        accelerator.end_training()
+        return results
 
     model = build_model(args, classes)
     if model.config.num_labels != len(classes) + 1:
@@ -334,14 +489,17 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     clip_len = args.clip_len or model.config.num_frames or preset[0]
     frame_interval = args.frame_interval or preset[1]
     pipes = pipelines(args, clip_len, frame_interval)
-    on_error = "skip" if args.skip_bad_samples else "raise"
     train_ds = raw_train.with_transform(make_transform(pipes["train"], on_error=on_error)) if raw_train else None
     val_ds = raw_val.with_transform(make_transform(pipes["val"], on_error=on_error)) if raw_val else None
-    eval_batch = args.per_device_eval_batch_size or args.per_device_train_batch_size
+    # best_model/ + best.json track the evaluations of a training run (the final one included)
+    hook = training.EvalHook(save_best=None if args.save_best == "none" else "eval_mAP@0.5IOU")
 
-    def run_eval() -> Dict[str, Any]:
-        return evaluate(model, val_ds, accelerator, eval_batch, classes, categories, args.val_annotations,
-                        args.val_exclude_file, args.num_workers)
+    def run_eval(step: Optional[int] = None) -> Dict[str, Any]:
+        metrics = evaluate(model, val_ds, accelerator, eval_batch, classes, categories, args.val_annotations,
+                           args.val_exclude_file, args.num_workers)
+        if step is not None and hook.update(metrics, step):
+            training.save_best(accelerator, model, args.output_dir, hook)
+        return metrics
 
     results: Dict[str, Any] = {}
     if train_ds is not None:
@@ -369,6 +527,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             accelerator.load_state(resume)
             scheduler.load_state_dict(dict(state["scheduler"], lr_lambdas=[None] * len(scheduler.lr_lambdas)))
             completed, start_epoch, skip = state["completed_steps"], state["epoch"], state["batches_in_epoch"]
+            hook.best_score, hook.best_step = state.get("best_score"), state.get("best_step")
             logger.info("resumed from %s at step %d", resume, completed)
         if accelerator.is_main_process:
             logger.info("***** training: %d key frames, %d optimizer steps, %d clips per step (%d processes) *****",
@@ -414,16 +573,18 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                     results.update({f"train_{k}": v for k, v in means.items() if k != "loss_action_cls"})
                     progress.set_postfix(loss=f"{results['train_loss']:.4f}", lr=f"{scheduler.get_last_lr()[0]:.3g}")
                     running, count = {}, 0
+                # evaluate before checkpointing, so the checkpoint records the best score of its own step
+                if val_ds is not None and args.eval_steps and completed % args.eval_steps == 0 and completed < max_steps:
+                    metrics = run_eval(completed)
+                    if accelerator.is_main_process:
+                        logger.info("step %d: %s", completed, metrics)
                 if args.checkpointing_steps and completed % args.checkpointing_steps == 0:
                     state = {"completed_steps": completed, "epoch": epoch, "batches_in_epoch": batches, "seed": seed,
                              "num_processes": accelerator.num_processes, "meta": {"argv": _public_argv(argv)},
-                             "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"}}
+                             "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"},
+                             "best_score": hook.best_score, "best_step": hook.best_step}
                     training.save_checkpoint(accelerator, args.output_dir, f"step_{completed}", state,
                                          args.checkpoints_total_limit)
-                if val_ds is not None and args.eval_steps and completed % args.eval_steps == 0 and completed < max_steps:
-                    metrics = run_eval()
-                    if accelerator.is_main_process:
-                        logger.info("step %d: %s", completed, metrics)
                 if completed >= max_steps:
                     break
         progress.close()
@@ -431,7 +592,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     else:
         model = accelerator.prepare(model)
     if val_ds is not None:
-        results.update(run_eval())
+        results.update(run_eval(results.get("completed_steps")))
+    if hook.best_score is not None:
+        results.update(best_metric=hook.key, best_score=hook.best_score, best_step=hook.best_step)
     results["seed"] = seed
     if accelerator.is_main_process:
         logger.info("results: %s", json.dumps(results, indent=2))
@@ -456,5 +619,20 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     return results
 
 
+def cli(argv: Optional[Sequence[str]] = None) -> int:
+    """:func:`main` as a command (``argv`` default ``sys.argv[1:]``): a videohub error (bad file, missing
+    bank, damaged checkpoint) is printed as one line and the status is 2."""
+    try:
+        main(argv)
+    except Exception as err:
+        from videohub.errors import VideohubError
+
+        if not isinstance(err, VideohubError):
+            raise
+        print(f"{os.path.basename(__file__)}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

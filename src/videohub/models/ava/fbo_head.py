@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import torch
 from torch import nn
 
-from ...errors import ConfigError, ShapeError
+from ...errors import CheckpointError, ConfigError, ShapeError
 from ...registry import HEADS
 from ...layers.conv import ConvModule
 from ...layers.init import constant_init, kaiming_init
@@ -291,7 +291,15 @@ class FBOHead(nn.Module):
         for ind in inds:
             if not 0 <= ind < len(img_metas):
                 raise ShapeError(f"FBOHead: rois[:, 0] = {ind} but img_metas has {len(img_metas)} entries")
-        lt_feat = torch.stack([self.lfb[img_metas[ind]["img_key"]] for ind in inds], dim=0)
+            if "img_key" not in img_metas[ind]:
+                raise ShapeError(f"FBOHead: img_metas[{ind}] has no 'img_key' ('<video_id>,<second>'), which "
+                                 "selects the long-term features")
+        try:
+            lt_feat = torch.stack([self.lfb[img_metas[ind]["img_key"]] for ind in inds], dim=0)
+        except KeyError as err:
+            raise CheckpointError(f"FBOHead: {err.args[0]} (bank {self.lfb.lfb_prefix_path!r}, modes "
+                                  f"{list(self.lfb.dataset_modes)}); write the bank of every key frame this model "
+                                  "sees (run_detection.py --write_feature_bank)") from None
         return lt_feat.permute(0, 2, 1).contiguous().unsqueeze(-1).unsqueeze(-1)
 
     def forward(self, x: torch.Tensor, rois: torch.Tensor, img_metas: Sequence[Mapping[str, Any]],

@@ -19,13 +19,7 @@ from torch import nn
 from ...errors import ShapeError
 from ...registry import HEADS
 from .bbox_head_ava import _pool
-from .lfb import load_lfb, save_lfb
-
-
-def _dist_info():
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
+from .lfb import dist_info, load_lfb, save_lfb
 
 
 def merge_rank_banks(paths: Sequence[str]) -> Dict[str, Dict[int, List[torch.Tensor]]]:
@@ -42,7 +36,7 @@ class LFBInferHead(nn.Module):
     """Pool RoI features, keep them with their ``img_key`` and write them as an LFB; returns ``x`` unchanged.
 
     Args:
-        lfb_prefix_path: Directory of the bank (created if missing).
+        lfb_prefix_path: Directory of the bank (created by every rank if missing).
         dataset_mode: ``"train"``, ``"val"`` or ``"test"``: the file is ``lfb_<mode>.safetensors``. Default ``"train"``.
         use_half_precision: Store float16 features. Default ``True``.
         temporal_pool_type: ``"avg"`` (default) or ``"max"``.
@@ -60,9 +54,7 @@ class LFBInferHead(nn.Module):
         super().__init__()
         self.temporal_pool = _pool(temporal_pool_type, (1, None, None), "LFBInferHead temporal_pool_type")
         self.spatial_pool = _pool(spatial_pool_type, (None, 1, 1), "LFBInferHead spatial_pool_type")
-        rank, _ = _dist_info()
-        if rank == 0:
-            os.makedirs(lfb_prefix_path, exist_ok=True)
+        os.makedirs(lfb_prefix_path, exist_ok=True)
         self.lfb_prefix_path = lfb_prefix_path
         self.dataset_mode = dataset_mode
         self.use_half_precision = use_half_precision
@@ -96,7 +88,7 @@ class LFBInferHead(nn.Module):
 
     def save(self) -> Optional[str]:
         """Write the bank; return the final file path on rank 0 (``None`` on other ranks)."""
-        rank, world_size = _dist_info()
+        rank, world_size = dist_info()
         final = os.path.normpath(os.path.join(self.lfb_prefix_path, f"lfb_{self.dataset_mode}.safetensors"))
         if world_size == 1:
             save_lfb(self.collected_bank(), final)
