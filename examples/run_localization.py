@@ -154,7 +154,9 @@ def load_data(args: argparse.Namespace, model: Any, kind: str) -> Tuple[Any, Any
     (bmn, tem), PEM samples (pem) or ``SSNDataset`` s (ssn)."""
     on_error = "skip" if args.skip_bad_samples else "raise"
     if kind in FEATURE_MODELS:
-        temporal_dim, feat_dim = dims(model.config)
+        from videohub.localization.tasks import feature_dims
+
+        temporal_dim, feat_dim = feature_dims(model.config)
         return (load_rows(args.train_annotations, args, temporal_dim, feat_dim),
                 load_rows(args.val_annotations, args, temporal_dim, feat_dim))
     if kind == "pem":
@@ -168,14 +170,15 @@ def load_data(args: argparse.Namespace, model: Any, kind: str) -> Tuple[Any, Any
             return load_pem_samples(list(rows), args.pgm_proposals_dir, args.pgm_features_dir, top_k, on_error)
 
         return pem(args.train_annotations, args.pem_train_top_k), pem(args.val_annotations, args.pem_eval_top_k)
-    from videohub.localization.ssn_training import load_ssn_dataset, regression_constants, store_regression_constants
+    from videohub.localization.ssn_training import load_ssn_dataset, regression_constants
+    from videohub.localization.tasks import localizer_task
 
     train = None
     if args.train_annotations:
-        # the regression targets are normalized with the training file's own statistics (mmaction2)
+        # the model keeps the training file's regression constants (the task's prepare step)
         train = load_ssn_dataset(args.train_annotations, args.data_root, model.config, False, args.input_size,
                                  args.aug_ratio, args.cache_dir, on_error)
-        store_regression_constants(model.config, train.reg_norm_consts)
+        localizer_task(model).prepare(model, train)
     val = None
     if args.val_annotations:
         val = load_ssn_dataset(args.val_annotations, args.data_root, model.config, True, args.input_size,
@@ -183,19 +186,13 @@ def load_data(args: argparse.Namespace, model: Any, kind: str) -> Tuple[Any, Any
     return train, val
 
 
-def dims(config: Any) -> tuple:
-    """``(temporal_dim, feat_dim)`` of a BMN or TEM config."""
-    return config.temporal_dim, getattr(config, "feat_dim", None) or config.tem_feat_dim
-
-
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Run the example with command-line arguments ``argv`` (default ``sys.argv[1:]``); return all_results."""
     args = parse_args(argv)
     from accelerate.utils import set_seed
 
-    from videohub.localization.pem_training import evaluate_pem, pem_batch
-    from videohub.localization.ssn_training import evaluate_ssn_model, ssn_batch
-    from videohub.localization.training import evaluate_localizer, plot_ar_an, train_localizer
+    from videohub.localization.tasks import localizer_task
+    from videohub.localization.training import plot_ar_an, train_localizer
     from videohub.metrics.dataset_evaluation import proposals2json
     from videohub.model_card import build_model_card
     from videohub import training
@@ -231,23 +228,14 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
     results: Dict[str, Any] = {}
     meta = {"argv": _public_argv(argv)}
+    task = localizer_task(model)
     if train_data is not None:
-        batch_fn = None
-        if kind == "pem":
-            batch_fn = pem_batch(train_data)
-        elif kind == "ssn":
-            batch_fn = ssn_batch(train_data, seed)
-        results.update(train_localizer(model, train_data, cfg, accelerator, meta=meta, batch_fn=batch_fn))
+        results.update(train_localizer(model, train_data, cfg, accelerator, meta=meta,
+                                       batch_fn=task.make_batch_fn(train_data, seed)))
     proposals: List[Dict[str, Any]] = []
     curve = None
     if val_data is not None:
-        if kind == "ssn":
-            metrics, _ = evaluate_ssn_model(model, val_data, accelerator)
-        elif kind == "pem":
-            metrics, proposals, curve = evaluate_pem(model, val_data, accelerator)
-        else:
-            metrics, proposals, curve = evaluate_localizer(model, val_data, accelerator,
-                                                           cfg.per_device_eval_batch_size)
+        metrics, proposals, curve = task.evaluate(model, val_data, accelerator, cfg.per_device_eval_batch_size, "eval")
         results.update(metrics)
 
     unwrapped = accelerator.unwrap_model(model)

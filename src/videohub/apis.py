@@ -187,9 +187,17 @@ def _get(cfg: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
     return value
 
 
+_RECOGNITION_METRICS = ("top_k_accuracy", "mean_class_accuracy")
+
+
 def loop_config_from_mmaction2(cfg: Mapping[str, Any], validate: bool = False,
-                               test: Optional[Mapping[str, bool]] = None) -> Any:
+                               test: Optional[Mapping[str, bool]] = None,
+                               metrics: Sequence[str] = _RECOGNITION_METRICS) -> Any:
     """Translate an mmaction2 training config (a dict: ``load_config`` output) into a :class:`LoopConfig`.
+
+    ``metrics`` are the ``evaluation.metrics`` the model's evaluation computes (default the
+    recognition ones, ``top_k_accuracy`` and ``mean_class_accuracy``, also the default of a config
+    without them).
 
     Read keys: ``work_dir``, ``seed``, ``total_epochs``, ``data.videos_per_gpu`` (and
     ``data.val_dataloader.videos_per_gpu``), ``data.workers_per_gpu``, ``optimizer``,
@@ -209,12 +217,12 @@ def loop_config_from_mmaction2(cfg: Mapping[str, Any], validate: bool = False,
                                              "gpu_collect", "tmpdir", "broadcast_bn_buffer"})
     if unknown_eval:
         raise ConfigError(f"cfg.evaluation: unsupported key(s) {unknown_eval}")
-    metrics = evaluation.get("metrics", ["top_k_accuracy", "mean_class_accuracy"])
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-    unsupported = sorted(set(metrics) - {"top_k_accuracy", "mean_class_accuracy"})
+    wanted = evaluation.get("metrics", list(metrics))
+    wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+    unsupported = sorted(set(wanted) - set(metrics))
     if unsupported:
-        raise ConfigError(f"cfg.evaluation.metrics {unsupported} are not computed by the training loop; "
-                          "supported: top_k_accuracy, mean_class_accuracy")
+        raise ConfigError(f"cfg.evaluation.metrics {unsupported} are not computed for this model; "
+                          f"supported: {', '.join(metrics)}")
     topk = evaluation.get("topk", (1, 5))
     topk = (topk,) if isinstance(topk, int) else tuple(topk)
     grad_clip = _get(cfg, "optimizer_config.grad_clip") or {}
@@ -269,6 +277,38 @@ def _as_dataset(ds: Any, what: str) -> Any:
     return ds
 
 
+def _train_localizer(model: nn.Module, task: Any, dataset: Any, cfg: Mapping[str, Any], loop_cfg: Any,
+                     accelerator: Any, validate: bool, test_last: bool, meta: Optional[Dict[str, Any]]
+                     ) -> Dict[str, Any]:
+    """:func:`train_model` of a localizer: its data, batches and evaluation come from ``task``
+    (a :class:`videohub.localization.tasks.LocalizerTask`)."""
+    from .localization.training import train_localizer
+    from .training.runtime import shared_seed
+
+    if dataset is None:
+        raise ConfigError(f"train_model: dataset is missing; a {model.config.model_type} model expects {task.data}")
+    splits = [("eval", "cfg.data.val")] if validate else []
+    if test_last:
+        splits.append(("test_last", "cfg.data.test"))
+    eval_data = []
+    with accelerator.main_process_first():  # builders cache their rows once
+        train_data = task.to_data(model, dataset, True, "train_model dataset")
+        task.prepare(model, train_data)
+        for prefix, where in splits:
+            value = _get(cfg, where[len("cfg."):])
+            if value is None:
+                raise ConfigError(f"train_model: {where} is missing; a {model.config.model_type} model evaluates "
+                                  f"{task.data}")
+            eval_data.append((prefix, task.to_data(model, value, False, where)))
+    loop_cfg.seed = shared_seed(loop_cfg.seed, accelerator)
+    results = train_localizer(model, train_data, loop_cfg, accelerator, meta=meta,
+                              batch_fn=task.make_batch_fn(train_data, loop_cfg.seed))
+    for prefix, data in eval_data:
+        metrics, _, _ = task.evaluate(model, data, accelerator, loop_cfg.per_device_eval_batch_size, prefix)
+        results.update(metrics)
+    return results
+
+
 def train_model(
     model: nn.Module,
     dataset: Any,
@@ -279,38 +319,61 @@ def train_model(
     timestamp: Optional[str] = None,
     meta: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
-    """mmaction2's ``train_model`` on the Accelerate loop of :func:`videohub.training.loop.train`
-    (localizers: :func:`videohub.localization.training.train_localizer`, whose rows need
-    ``raw_feature`` and ``gt_bbox``, e.g. the ``activitynet_feature`` builder's).
+    """mmaction2's ``train_model`` on the Accelerate loop of :func:`videohub.training.loop.train`.
+
+    Localizers (BMN, TEM, PEM, SSN) train with :func:`videohub.localization.training.train_localizer`;
+    the model's kind picks its data, batches and evaluation (:mod:`videohub.localization.tasks`):
+    AR@AN for BMN/TEM/PEM, THUMOS mAP for SSN, computed once after training.
 
     Args:
         model: A videohub model.
         dataset: The training dataset (a videohub dataset with its pipeline, a ``datasets.Dataset``
             with ``make_transform``, a dataset config dict, or a one-element list of those).
+            Localizers: BMN/TEM feature rows (``activitynet_feature``), PEM samples
+            (``load_pem_samples``), an ``SSNDataset``, or the mmaction2 dataset (dict or built) of
+            the shipped configs: an ``ActivityNetDataset`` loading features (BMN/TEM) or PGM
+            proposals (``LoadProposals``, PEM), an ``SSNDataset`` (SSN).
         cfg: The mmaction2 config as a dict (e.g. ``videohub.conversion.config_reader.load_config(path)``);
             see :func:`loop_config_from_mmaction2` for the keys read. ``cfg.data.val``/``cfg.data.test``
             (dataset dicts or datasets) are used by ``validate`` and ``test``.
         distributed: Whether the caller launched several processes. Accelerate reads the process
             group from the launcher (``torchrun``/``accelerate launch``); ``True`` without one is an
             error. Default ``False``.
-        validate: Evaluate on ``cfg.data.val`` during training (``EvalHook``/``DistEvalHook``). Default ``False``.
+        validate: Evaluate on ``cfg.data.val`` during training (``EvalHook``/``DistEvalHook``;
+            localizers: after training). Default ``False``.
         test: ``dict(test_best=..., test_last=...)``: test the best / last weights on ``cfg.data.test``
-            after training. Default both ``False``.
+            after training (localizers: ``test_last`` only). Default both ``False``.
         timestamp: Name of the log file ``<work_dir>/<timestamp>.log``. Default ``None`` (no log file).
         meta: JSON-able dict stored in every checkpoint. Default ``None``.
 
     Returns:
         The loop's results (``train_loss``, ``eval_*``, ``best_*``, ``test_best_*``, ``test_last_*``).
+
+    Raises:
+        ConfigError: A dataset that does not fit the model (its message names what was expected),
+            or an unusable config.
     """
     from .training import make_accelerator, train
 
-    if isinstance(dataset, (list, tuple)):
+    is_localizer = getattr(model, "auto_task", None) == "temporal-action-localization"
+    task = None
+    if is_localizer:
+        from .localization.tasks import localizer_task
+
+        task = localizer_task(model)
+        if test.get("test_best"):
+            raise ConfigError("train_model: test_best is not available for localizers (no best checkpoint is "
+                              "kept); use test_last")
+    if isinstance(dataset, (list, tuple)) and not (task is not None and dataset and isinstance(dataset[0], Mapping)
+                                                   and "type" not in dataset[0]):
+        # a list of PEM samples is one dataset; a list of datasets is mmaction2's ``datasets``
         if len(dataset) != 1:
             raise ConfigError(f"train_model: {len(dataset)} training datasets given; the loop trains on one "
                               "(mmaction2's OmniSource multi-dataset training is not supported)")
         dataset = dataset[0]
     cfg = copy.deepcopy(dict(cfg))
-    loop_cfg = loop_config_from_mmaction2(cfg, validate=validate, test=test)
+    loop_cfg = loop_config_from_mmaction2(cfg, validate=validate, test=test,
+                                          metrics=(task.metric,) if task is not None else _RECOGNITION_METRICS)
     accelerator = make_accelerator(loop_cfg, mixed_precision=cfg.get("mixed_precision"))
     if distributed and accelerator.num_processes < 2:
         raise ConfigError("train_model(distributed=True) but only one process runs; launch with "
@@ -322,20 +385,16 @@ def train_model(
         handler.setFormatter(_logging.Formatter("%(asctime)s - %(levelname)s - %(name)s - %(message)s"))
         _logging.getLogger("videohub").addHandler(handler)
     try:
-        val = _as_dataset(_get(cfg, "data.val"), "cfg.data.val") if validate else None
-        test_ds = None
-        if test.get("test_best") or test.get("test_last"):
-            test_ds = _as_dataset(_get(cfg, "data.test"), "cfg.data.test")
-        if getattr(model, "auto_task", None) == "temporal-action-localization":
-            from .localization.training import train_localizer
-            from .training.runtime import shared_seed
-
-            loop_cfg.seed = shared_seed(loop_cfg.seed, accelerator)
-            results = train_localizer(model, _as_dataset(dataset, "dataset"), loop_cfg, accelerator, eval_rows=val,
-                                      meta=meta)
+        if task is not None:
+            results = _train_localizer(model, task, dataset, cfg, loop_cfg, accelerator, validate,
+                                       bool(test.get("test_last")), meta)
         else:
-            results = train(model, _as_dataset(dataset, "dataset"), loop_cfg, eval_dataset=val, test_dataset=test_ds,
-                            accelerator=accelerator, meta=meta)
+            val = _as_dataset(_get(cfg, "data.val"), "cfg.data.val") if validate else None
+            test_ds = None
+            if test.get("test_best") or test.get("test_last"):
+                test_ds = _as_dataset(_get(cfg, "data.test"), "cfg.data.test")
+            results = train(model, _as_dataset(dataset, "dataset"), loop_cfg, eval_dataset=val,
+                            test_dataset=test_ds, accelerator=accelerator, meta=meta)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             accelerator.unwrap_model(model).save_pretrained(os.path.join(loop_cfg.output_dir, "latest_model"))

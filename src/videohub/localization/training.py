@@ -186,7 +186,8 @@ def train_localizer(model: Any, train_rows: Any, cfg: Any, accelerator: Any, eva
             ``activitynet_feature`` rows otherwise).
         cfg: A :class:`videohub.training.loop.LoopConfig` (``optimizer``, ``lr_config``,
             ``per_device_train_batch_size``, ``max_train_steps`` or ``num_train_epochs``, ``seed``,
-            ``checkpointing_steps`` (int), ``checkpoints_total_limit``, ``resume_from_checkpoint``,
+            ``checkpointing_steps`` (N steps, or ``"epoch"``: every ``checkpoint_interval`` epochs),
+            ``checkpoints_total_limit``, ``resume_from_checkpoint``,
             ``logging_steps``, ``max_grad_norm``, ``output_dir``).
         accelerator: The ``accelerate.Accelerator``.
         eval_rows: Rows evaluated after training (``eval_*`` results). Default ``None``.
@@ -215,8 +216,8 @@ def train_localizer(model: Any, train_rows: Any, cfg: Any, accelerator: Any, eva
             completed = int(json.load(f)["completed_steps"])
         logger.info("resumed from %s at step %d", resume, completed)
     every = cfg.checkpointing_steps if isinstance(cfg.checkpointing_steps, int) else None
-    if cfg.checkpointing_steps is not None and every is None:
-        raise ConfigError("train_localizer checkpoints every N steps; checkpointing_steps must be an integer")
+    if cfg.checkpointing_steps == "epoch":
+        every = cfg.checkpoint_interval * steps_per_epoch
     model.train()
     losses: List[float] = []
     progress = tqdm(total=total_steps, initial=completed, desc="train", disable=not accelerator.is_local_main_process)
