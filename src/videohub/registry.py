@@ -56,6 +56,12 @@ def _type_ok(value: Any, default: Any) -> bool:
     return True
 
 
+def _is_union(annotation: Any) -> bool:
+    """Whether an annotation (a string under ``from __future__ import annotations``) allows several types."""
+    text = str(annotation)
+    return text.startswith(("Union[", "typing.Union[")) or " | " in text
+
+
 def accepted_arguments(fn: Callable) -> Dict[str, inspect.Parameter]:
     """Named parameters of ``fn``; for a class whose ``__init__`` forwards ``**kwargs`` to its base
     (mmaction2's subclass style), the base class's parameters are included, nearest first."""
@@ -71,17 +77,30 @@ def accepted_arguments(fn: Callable) -> Dict[str, inspect.Parameter]:
     return {}  # a **kwargs chain that never ends in a closed signature accepts anything
 
 
-def check_arguments(fn: Callable, kwargs: Dict[str, Any], where: str) -> None:
-    """Raise :class:`ConfigError` if ``kwargs`` has a key ``fn`` does not take, or a badly typed value."""
+def check_arguments(fn: Callable, kwargs: Dict[str, Any], where: str, complete: bool = False) -> None:
+    """Raise :class:`ConfigError` if ``kwargs`` has a key ``fn`` does not take or a badly typed value.
+
+    Args:
+        fn: The class or function.
+        kwargs: Its keyword arguments.
+        where: What is built, for the message.
+        complete: ``kwargs`` are all the arguments of the call, so a missing required one is an
+            error too. Default ``False`` (a partial dict, e.g. a config part completed later).
+    """
     params = accepted_arguments(fn)
     if not params:
         return
+    missing = [name for name, param in params.items() if param.default is inspect.Parameter.empty and name not in kwargs]
+    if complete and missing:
+        raise ConfigError(f"{where}: missing required argument(s) {missing}")
     for key, value in kwargs.items():
         if key not in params:
             raise ConfigError(f"{where}: unknown argument {key!r}; allowed arguments are {sorted(params)}")
         default = params[key].default
         if default is inspect.Parameter.empty:
             default = _EXAMPLES.get(str(params[key].annotation), default)
+        if _is_union(params[key].annotation):
+            continue  # several types allowed (e.g. aug_ratio: a float or a pair); the callee checks
         if not _type_ok(value, default):
             raise ConfigError(
                 f"{where}: argument {key!r} is {value!r} ({type(value).__name__}); "
@@ -138,7 +157,7 @@ class Registry:
         for key, value in default_args.items():
             kwargs.setdefault(key, value)
         target = self.get(cfg["type"])
-        check_arguments(target, kwargs, f"{self.name} {cfg['type']!r}")
+        check_arguments(target, kwargs, f"{self.name} {cfg['type']!r}", complete=True)
         return target(**kwargs)
 
 

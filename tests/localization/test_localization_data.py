@@ -8,7 +8,7 @@ import pytest
 from videohub.data.datasets.activitynet import normalized_segments, read_feature_csv
 from videohub.data.datasets.builders import load_dataset
 from videohub.data.datasets.ssn import SSNDataset
-from videohub.errors import AnnotationError
+from videohub.errors import AnnotationError, ConfigError
 from videohub.localization.ssn_utils import SSN_THUMOS_TEST_CFG, SSN_THUMOS_TRAIN_CFG
 
 
@@ -120,6 +120,17 @@ def test_ssn_dataset_accepts_a_float_aug_ratio(tmp_path):
     ds = SSNDataset(str(path), [], SSN_THUMOS_TRAIN_CFG, SSN_THUMOS_TEST_CFG, data_prefix=str(tmp_path),
                     aug_ratio=0.25)
     assert ds.aug_ratio == (0.25, 0.25) and len(ds) == 2
+    # as the shipped configs give it, through the dataset registry (its argument check reads the Union annotation)
+    from videohub.data.datasets import build_dataset
+
+    built = build_dataset(dict(type="SSNDataset", ann_file=str(path), pipeline=[], train_cfg=SSN_THUMOS_TRAIN_CFG,
+                               test_cfg=SSN_THUMOS_TEST_CFG, data_prefix=str(tmp_path), aug_ratio=0.5))
+    assert built.aug_ratio == (0.5, 0.5) and len(built) == 2
+    with pytest.raises(ConfigError, match=r"dataset 'SSNDataset': missing required argument\(s\) \['train_cfg', 'test_cfg', 'data_prefix'\]"):
+        build_dataset(dict(type="SSNDataset", ann_file=str(path), pipeline=[], aug_ratio=0.5))
+    with pytest.raises(ConfigError, match=r"argument 'filename_tmpl' is 3 \(int\); expected a str"):
+        build_dataset(dict(type="SSNDataset", ann_file=str(path), pipeline=[], train_cfg=SSN_THUMOS_TRAIN_CFG,
+                           test_cfg=SSN_THUMOS_TEST_CFG, data_prefix=str(tmp_path), filename_tmpl=3))
 
 
 def test_ssn_missing_frame_folder_names_file_and_line_or_is_skipped_and_counted(tmp_path, monkeypatch):

@@ -175,12 +175,7 @@ def ssn_dataset(model: Any, data: Any, for_training: bool, where: str) -> Any:
         constants = regression_constants(model.config)
         if not for_training and constants is not None:
             defaults["reg_normalize_constants"] = constants
-        data = dict(data)
-        if isinstance(data.get("aug_ratio"), (int, float)):
-            # the shipped configs give one number; SSNDataset reads it as (x, x), but the registry's
-            # argument check infers a tuple from the default
-            data["aug_ratio"] = (data["aug_ratio"], data["aug_ratio"])
-        data = build_dataset(data, defaults)
+        data = build_dataset(dict(data), defaults)
     if not isinstance(data, SSNDataset):
         raise ConfigError(f"{where}: a {model.config.model_type} model expects {SSN_DATA}, got {_describe(data)}")
     if data.test_mode == for_training:
