@@ -102,6 +102,23 @@ def test_stgcn_learns_waving_vs_still(tmp_path, skeletons, example, fresh_accele
 
 
 @pytest.mark.slow
+def test_small_posec3d_learns_waving_vs_still_from_heatmaps(tmp_path, skeletons, example, fresh_accelerate):
+    """PoseC3D (a 3-stage ResNet3dSlowOnly-18 of width 8) on 17 keypoint heatmaps of 32x32, 16 frames: 48 steps."""
+    overrides = {"backbone": {"depth": 18, "base_channels": 8, "stage_blocks": [1, 1, 1], "in_channels": 17},
+                 "cls_head": {"in_channels": 32, "dropout_ratio": 0.0}}
+    out = tmp_path / "out"
+    results = example.main(["--modality", "pose", "--arch", "posec3d", "--config_overrides", json.dumps(overrides),
+                            "--num_frames", "16", "--crop_size", "32", "--optimizer", "AdamW", "--learning_rate", "0.003",
+                            "--seed", "0", "--save_best", "none", *_paths(skeletons, "train.npz", "val.npz", out),
+                            "--per_device_train_batch_size", "8", "--num_train_epochs", "8", "--precise_bn_interval", "8",
+                            "--eval_interval", "8"])
+    assert results["completed_steps"] == 48 and results["eval_samples"] == 16
+    assert results["eval_top1_acc"] >= 0.9, results  # chance is 0.5
+    weights = load_file(str(out / "model.safetensors"))
+    assert weights["model.backbone.conv1.conv.weight"].shape[1] == 17  # one input channel per keypoint heatmap
+
+
+@pytest.mark.slow
 def test_two_processes_learn_and_evaluate_like_one(tmp_path, skeletons, example, fresh_accelerate):
     """torchrun, 2 CPU processes (4 clips each) on the pickle files: the gathered evaluation of an odd set
     counts every sample once and equals a 1-process evaluation of the saved model."""
