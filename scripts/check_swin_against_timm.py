@@ -86,6 +86,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--rtol", type=float, default=1e-4, help="largest relative error accepted (default: 1e-4)")
     args = p.parse_args(argv)
 
+    # imported here, before the placeholders exist: transformers (under videohub) probes torchvision's import spec
     import torch
 
     from videohub.models.tsn import modeling_tsn  # noqa: F401  (registers the timm.* backbones)

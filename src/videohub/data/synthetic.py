@@ -4,6 +4,9 @@ Each video shows an arrow-shaped object moving in one of four directions over a 
 the direction is the class. The object points where it moves (like a car or a fish), so the class
 is visible both in single frames (2D models) and in the motion (3D models). Colours, sizes, speeds,
 start positions and noise vary per video, all drawn from the seed.
+
+:func:`make_skeleton_dataset` writes skeleton sets for ``PoseDataset`` instead: one COCO-17
+person per sample who waves the left arm or holds it still.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Optional, Sequence, Tuple
 
 import av
 import numpy as np
+
+from .datasets.pose import write_pose_annotations
 
 DIRECTIONS = ("left", "right", "up", "down")
 _STEP = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0)}
@@ -336,8 +341,6 @@ def make_skeleton_dataset(
     Returns:
         ``{split: annotation file path}``.
     """
-    from .datasets.pose import write_pose_annotations
-
     if file_format not in ("pkl", "npz"):
         raise ValueError(f"file_format must be 'pkl' or 'npz', got {file_format!r}")
     rng = np.random.default_rng(seed)
