@@ -121,7 +121,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="metric that picks output_dir/best_model ('auto' = top1_acc, 'none' to disable)")
     g.add_argument("--test_best", action="store_true", help="after training, test the best checkpoint")
     g.add_argument("--test_last", action="store_true", help="after training, test the last weights")
-    g.add_argument("--precise_bn_num_iters", type=int, default=None, help="precise BN batches before evaluation (0: off)")
+    g.add_argument("--precise_bn_num_iters", type=int, default=None,
+                   help="precise BN batches before evaluation (0: off; default: the recipe's, else off for videos and "
+                        "one pass over the training set, at most 200 batches, for --modality pose)")
     g.add_argument("--precise_bn_interval", type=int, default=None, help="precise BN every N epochs (default: 1)")
     g.add_argument("--logging_steps", type=int, default=None, help="log loss and lr every N steps (default: 10)")
     g.add_argument("--with_tracking", action="store_true", help="log metrics to the --report_to trackers")
@@ -219,7 +221,7 @@ def pose_pipelines(config: Any, args: argparse.Namespace) -> Dict[str, List[Dict
     if config.recognizer == "SkeletonGCN":
         persons = config.cls_head.get("num_person", 2)
         steps = [dict(type="PaddingWithLoop", clip_len=frames), dict(type="PoseDecode"),
-                 dict(type="FormatGCNInput", input_format="NCTVM", num_person=persons),
+                 dict(type="FormatGCNInput", input_format="NCTVM", num_person=persons), dict(type="PoseNormalize"),
                  dict(type="Collect", keys=["keypoint", "label"], meta_keys=[]), dict(type="ToTensor", keys=["keypoint"])]
         return {"train_pipeline": steps, "val_pipeline": steps, "test_pipeline": steps}
     crop = args.crop_size
@@ -234,6 +236,21 @@ def pose_pipelines(config: Any, args: argparse.Namespace) -> Dict[str, List[Dict
     test = [dict(type="UniformSampleFrames", clip_len=frames, num_clips=args.num_test_clips or 1, test_mode=True), *head,
             dict(type="CenterCrop", crop_size=crop), *tail]
     return {"train_pipeline": train, "val_pipeline": test, "test_pipeline": test}
+
+
+def pose_precise_bn_iters(num_train: int, batch_size: int, num_processes: int, limit: int = 200) -> int:
+    """Precise-BN batches of a skeleton run: one pass over this process's share of the training set (at most ``limit``).
+
+    The BatchNorms of ST-GCN, 2s-AGCN and PoseC3D update their running statistics with momentum 0.1
+    while the weights move; after a short run those statistics describe weights of many steps ago
+    (in one 40-step AdamW run, running variances up to 57x the true ones, means 2 std off), and the
+    evaluation, which uses them, sees a different network than training did. Recomputing them with
+    the final weights before each evaluation (mmaction2's ``PreciseBNHook``) removes that gap. The
+    loop recomputes them at epoch ends, so a run should end at one (``--num_train_epochs``, or a
+    ``--max_train_steps`` that is a whole number of epochs).
+    """
+    per_process = -(-num_train // num_processes)
+    return max(1, min(limit, -(-per_process // batch_size)))
 
 
 def default_pipelines(config: Any, args: argparse.Namespace) -> Dict[str, List[Dict[str, Any]]]:
@@ -408,6 +425,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         raw_val = load_raw(args.dataset_format, args.val_annotations, val_root, args)
         raw_test = load_raw(args.dataset_format, args.test_annotations, val_root, args)
     raws = [r for r in (raw_train, raw_val, raw_test) if r is not None]
+    if args.modality == "pose" and raw_train is not None and args.precise_bn_num_iters is None \
+            and not cfg.precise_bn_num_iters:
+        cfg = dataclasses.replace(cfg, precise_bn_num_iters=pose_precise_bn_iters(
+            len(raw_train), cfg.per_device_train_batch_size, accelerator.num_processes))
     data_labels = [lab for r in raws for lab in (training.labels_of(r) or [])]
     num_data_classes = max(data_labels) + 1 if data_labels else 0
 

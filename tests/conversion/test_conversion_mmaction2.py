@@ -101,8 +101,9 @@ def test_arch_table_refuses_what_it_does_not_cover():
     assert arch_for_model_cfg(dict(type="TEM")) == "tem" and arch_for_model_cfg(dict(type="PEM")) == "pem"
     with pytest.raises(ConfigError, match="model type 'ASFormer' .*covered model types: .*'BMN'.*'FastRCNN'"):
         arch_for_model_cfg(dict(type="ASFormer", backbone=dict(type="ResNet")))
-    with pytest.raises(ConfigError, match="no videohub architecture covers .*timm.swin"):
-        arch_for_model_cfg(model("timm.swin_base_patch4_window7_224", "TSNHead", "Recognizer2D"))
+    with pytest.raises(ConfigError, match="no videohub architecture covers .*timm.vit"):
+        arch_for_model_cfg(model("timm.vit_base_patch16_224", "TSNHead", "Recognizer2D"))
+    assert arch_for_model_cfg(model("timm.swin_base_patch4_window7_224", "TSNHead", "Recognizer2D")) == "tsn"
     with pytest.raises(ConfigError, match="must be a dict, got list"):
         arch_for_model_cfg([("type", "Recognizer2D")])
 

@@ -4,6 +4,9 @@ Each video shows an arrow-shaped object moving in one of four directions over a 
 the direction is the class. The object points where it moves (like a car or a fish), so the class
 is visible both in single frames (2D models) and in the motion (3D models). Colours, sizes, speeds,
 start positions and noise vary per video, all drawn from the seed.
+
+:func:`make_skeleton_dataset` writes skeleton sets for ``PoseDataset`` instead: one COCO-17
+person per sample who waves the left arm or holds it still.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Optional, Sequence, Tuple
 
 import av
 import numpy as np
+
+from .datasets.pose import write_pose_annotations
 
 DIRECTIONS = ("left", "right", "up", "down")
 _STEP = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0)}
@@ -246,4 +251,112 @@ def make_ava_dataset(
     with open(os.path.join(root, "labelmap.pbtxt"), "w", encoding="utf-8") as f:
         for i, name in enumerate(AVA_ACTIONS, start=1):
             f.write(f'item {{\n  name: "{name}"\n  id: {i}\n}}\n')
+    return out
+
+
+# ----------------------------------------------------------------------------- skeleton set (PoseDataset)
+SKELETON_CLASSES = ("still", "wave")
+# A standing person in COCO-17 order (nose, eyes, ears, shoulders, elbows, wrists, hips, knees,
+# ankles; "left" is the person's left), in units of the body height, relative to the hip centre.
+_COCO_BODY = np.array([
+    [0.0, -0.78], [-0.03, -0.81], [0.03, -0.81], [-0.07, -0.79], [0.07, -0.79],
+    [-0.16, -0.62], [0.16, -0.62], [-0.22, -0.42], [0.22, -0.42], [-0.24, -0.22], [0.24, -0.22],
+    [-0.10, 0.0], [0.10, 0.0], [-0.11, 0.25], [0.11, 0.25], [-0.12, 0.50], [0.12, 0.50]], dtype=np.float64)
+_LEFT_SHOULDER, _LEFT_ELBOW, _LEFT_WRIST = 5, 7, 9
+
+
+def render_skeleton(
+    label: int,
+    num_frames: int = 32,
+    img_shape: Tuple[int, int] = (480, 640),
+    rng: Optional[np.random.Generator] = None,
+    wave_amplitude: float = 0.8,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """One person's COCO-17 keypoints ``(1, T, 17, 2)`` and scores ``(1, T, 17)`` (float32).
+
+    The person stands near the frame centre (moved by up to 0.5 % of the frame, height 44-46 %
+    of it) with the left arm at a slightly random angle. Class 1 ("wave") swings the left forearm about
+    the elbow by ``± wave_amplitude`` radians (default 0.8) and the upper arm about the shoulder by
+    half that, at a random period of 6-12 frames and phase; class 0 ("still") holds the arm. Every
+    joint jitters by 0.5 % of the body height each frame; scores lie in [0.8, 1].
+
+    Args:
+        label: 0 (still) or 1 (wave).
+        num_frames: Frames ``T``. Default 32.
+        img_shape: ``(height, width)`` of the frame in pixels. Default ``(480, 640)``.
+        rng: Random generator (default: a fresh unseeded one).
+        wave_amplitude: Half the forearm's swing of class 1, in radians. Default 0.8.
+    """
+    if label not in (0, 1):
+        raise ValueError(f"label must be 0 (still) or 1 (wave), got {label!r}")
+    rng = rng or np.random.default_rng()
+    h, w = img_shape
+    height = rng.uniform(0.44, 0.46) * h  # body height in pixels
+    centre = np.array([w / 2, h * 0.55]) + rng.uniform(-0.005, 0.005, size=2) * (w, h)
+    joints = np.repeat((_COCO_BODY * height + centre)[None], num_frames, axis=0)
+    upper = np.hypot(*(_COCO_BODY[_LEFT_ELBOW] - _COCO_BODY[_LEFT_SHOULDER])) * height
+    forearm = np.hypot(*(_COCO_BODY[_LEFT_WRIST] - _COCO_BODY[_LEFT_ELBOW])) * height
+    swing = np.zeros(num_frames)
+    if label == 1:
+        period, phase = rng.uniform(6, 12), rng.uniform(0, 2 * np.pi)
+        swing = np.sin(2 * np.pi * np.arange(num_frames) / period + phase)
+    # angles from straight down, towards the person's outside (image left)
+    upper_angle = rng.uniform(0.25, 0.35) + 0.5 * wave_amplitude * swing
+    fore_angle = upper_angle + rng.uniform(-0.05, 0.05) + wave_amplitude * swing
+
+    def direction(angle: np.ndarray) -> np.ndarray:
+        return np.stack([-np.sin(angle), np.cos(angle)], axis=-1)
+
+    joints[:, _LEFT_ELBOW] = joints[:, _LEFT_SHOULDER] + upper * direction(upper_angle)
+    joints[:, _LEFT_WRIST] = joints[:, _LEFT_ELBOW] + forearm * direction(fore_angle)
+    joints += rng.normal(0, 0.005 * height, size=joints.shape)
+    scores = rng.uniform(0.8, 1.0, size=(1, num_frames, len(_COCO_BODY)))
+    return joints[None].astype(np.float32), scores.astype(np.float32)
+
+
+def make_skeleton_dataset(
+    root: str,
+    samples_per_class: int = 16,
+    num_frames: int = 32,
+    img_shape: Tuple[int, int] = (480, 640),
+    seed: int = 0,
+    splits: Sequence[Tuple[str, float]] = (("train", 0.75), ("val", 0.25)),
+    file_format: str = "pkl",
+) -> dict:
+    """Write a two-class skeleton set ("still", "wave"; see :func:`render_skeleton`) under ``root``.
+
+    Files: ``<split>.<file_format>`` in mmaction2's ``PoseDataset`` layout (a list of dicts with
+    ``frame_dir``, ``label``, ``img_shape``, ``original_shape``, ``total_frames``, ``keypoint``
+    ``(1, T, 17, 2)``, ``keypoint_score`` ``(1, T, 17)``) and ``labels.txt``.
+
+    Args:
+        root: Output folder.
+        samples_per_class: Samples per class. Default 16.
+        num_frames: Frames per sample. Default 32.
+        img_shape: Frame ``(height, width)``. Default ``(480, 640)``.
+        seed: Seed of everything random. Default 0.
+        splits: ``(name, fraction)`` pairs splitting each class's samples. Default 75 % train / 25 % val.
+        file_format: ``"pkl"`` (mmaction2's pickle) or ``"npz"`` (videohub's pickle-free file). Default ``"pkl"``.
+
+    Returns:
+        ``{split: annotation file path}``.
+    """
+    if file_format not in ("pkl", "npz"):
+        raise ValueError(f"file_format must be 'pkl' or 'npz', got {file_format!r}")
+    rng = np.random.default_rng(seed)
+    bounds = np.cumsum([0.0] + [fraction for _, fraction in splits])
+    cut = np.round(bounds / bounds[-1] * samples_per_class).astype(int)
+    samples = {name: [] for name, _ in splits}
+    for i in range(samples_per_class):
+        split = next(name for (name, _), hi in zip(splits, cut[1:]) if i < hi)
+        for label, name in enumerate(SKELETON_CLASSES):
+            keypoint, score = render_skeleton(label, num_frames, img_shape, rng)
+            samples[split].append(dict(frame_dir=f"{name}_{i:03d}", label=label, img_shape=tuple(img_shape),
+                                       original_shape=tuple(img_shape), total_frames=num_frames,
+                                       keypoint=keypoint, keypoint_score=score))
+    os.makedirs(root, exist_ok=True)
+    out = {split: write_pose_annotations(items, os.path.join(root, f"{split}.{file_format}"))
+           for split, items in samples.items()}
+    with open(os.path.join(root, "labels.txt"), "w", encoding="utf-8") as f:
+        f.writelines(f"{c}\n" for c in SKELETON_CLASSES)
     return out

@@ -112,6 +112,38 @@ def _jsonable(value: Any, where: str) -> Any:
                           "lists and dicts)")
 
 
+def write_pose_annotations(content: Any, dst: str, source: str = "pose annotations") -> str:
+    """Write pose annotations (a list of samples, or ``{"split": ..., "annotations": [...]}``) to ``dst``.
+
+    ``.npz`` (read back with ``allow_pickle=False``): each sample's top-level arrays become entries,
+    the other fields and the split lists a JSON header. ``.pkl``: mmaction2's own layout, a plain
+    pickle of ``content`` (which :func:`read_pose_pickle` accepts only if it holds arrays, numbers,
+    strings and containers). ``source`` names the content in error messages (default
+    ``"pose annotations"``). Returns ``dst``.
+    """
+    ext = osp.splitext(dst)[1].lower()
+    if ext not in (".npz", ".pkl", ".pickle"):
+        raise ConfigError(f"pose annotations are written as .npz or .pkl, got {dst!r}")
+    split, samples = _split_content(content, source)
+    for index, sample in enumerate(samples):
+        if not isinstance(sample, dict):
+            raise AnnotationError(f"{source} sample {index}: expected a dict, got {type(sample).__name__}")
+    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+    if ext != ".npz":
+        with open(dst, "wb") as f:
+            pickle.dump(content, f, protocol=pickle.HIGHEST_PROTOCOL)
+        return dst
+    header: Dict[str, Any] = {"version": NPZ_VERSION, "split": _jsonable(split, source), "samples": [], "arrays": []}
+    arrays: Dict[str, np.ndarray] = {}
+    for index, sample in enumerate(samples):
+        names = sorted(k for k, v in sample.items() if isinstance(v, np.ndarray))
+        arrays.update({f"{index}.{k}": sample[k] for k in names})
+        header["samples"].append(_jsonable({k: v for k, v in sample.items() if k not in names}, f"{source} sample {index}"))
+        header["arrays"].append(names)
+    np.savez(dst, **{NPZ_HEADER: np.array(json.dumps(header))}, **arrays)
+    return dst
+
+
 def convert_pose_annotations(src: str, dst: str) -> str:
     """Write the pose annotations of ``src`` (``.pkl``) to ``dst`` (``.npz``, read with ``allow_pickle=False``).
 
@@ -120,20 +152,7 @@ def convert_pose_annotations(src: str, dst: str) -> str:
     """
     if osp.splitext(dst)[1].lower() != ".npz":
         raise ConfigError(f"convert_pose_annotations writes .npz files, got {dst!r}")
-    content = read_pose_annotations(src)
-    split, samples = _split_content(content, src)
-    header: Dict[str, Any] = {"version": NPZ_VERSION, "split": _jsonable(split, src), "samples": [], "arrays": []}
-    arrays: Dict[str, np.ndarray] = {}
-    for index, sample in enumerate(samples):
-        if not isinstance(sample, dict):
-            raise AnnotationError(f"{src} sample {index}: expected a dict, got {type(sample).__name__}")
-        names = sorted(k for k, v in sample.items() if isinstance(v, np.ndarray))
-        arrays.update({f"{index}.{k}": sample[k] for k in names})
-        header["samples"].append(_jsonable({k: v for k, v in sample.items() if k not in names}, f"{src} sample {index}"))
-        header["arrays"].append(names)
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    np.savez(dst, **{NPZ_HEADER: np.array(json.dumps(header))}, **arrays)
-    return dst
+    return write_pose_annotations(read_pose_annotations(src), dst, source=src)
 
 
 def _split_content(content: Any, path: str) -> Tuple[Optional[Dict[str, List[str]]], List[Any]]:

@@ -5,6 +5,7 @@ from .configuration_tsn import TSNConfig
 from ...layers.resnet import ResNet  # noqa: F401  (the backbone: registers it for config dicts)
 from .densenet import DenseNet161  # noqa: F401  (custom backbone "torchvision.densenet161")
 from .resnext import ResNeXt  # noqa: F401  (custom backbone "mmcls.ResNeXt")
+from .swin import SwinBase  # noqa: F401  (custom backbone "timm.swin_base_patch4_window7_224")
 from .tsn_head import TSNHead  # noqa: F401  (the head: registers it for config dicts)
 
 
