@@ -90,9 +90,6 @@ def check_arguments(fn: Callable, kwargs: Dict[str, Any], where: str, complete: 
     params = accepted_arguments(fn)
     if not params:
         return
-    missing = [name for name, param in params.items() if param.default is inspect.Parameter.empty and name not in kwargs]
-    if complete and missing:
-        raise ConfigError(f"{where}: missing required argument(s) {missing}")
     for key, value in kwargs.items():
         if key not in params:
             raise ConfigError(f"{where}: unknown argument {key!r}; allowed arguments are {sorted(params)}")
@@ -106,6 +103,9 @@ def check_arguments(fn: Callable, kwargs: Dict[str, Any], where: str, complete: 
                 f"{where}: argument {key!r} is {value!r} ({type(value).__name__}); "
                 f"expected a {type(default).__name__}"
             )
+    missing = [name for name, param in params.items() if param.default is inspect.Parameter.empty and name not in kwargs]
+    if complete and missing:
+        raise ConfigError(f"{where}: missing required argument(s) {missing}")
 
 
 class Registry:
