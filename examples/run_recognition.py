@@ -246,8 +246,8 @@ def pose_precise_bn_iters(num_train: int, batch_size: int, num_processes: int, l
     (in one 40-step AdamW run, running variances up to 57x the true ones, means 2 std off), and the
     evaluation, which uses them, sees a different network than training did. Recomputing them with
     the final weights before each evaluation (mmaction2's ``PreciseBNHook``) removes that gap. The
-    loop recomputes them at epoch ends, so a run should end at one (``--num_train_epochs``, or a
-    ``--max_train_steps`` that is a whole number of epochs).
+    loop recomputes them at epoch ends (every ``--precise_bn_interval`` epochs) and before the final
+    evaluation of a run that ``--max_train_steps`` ends inside an epoch.
     """
     per_process = -(-num_train // num_processes)
     return max(1, min(limit, -(-per_process // batch_size)))

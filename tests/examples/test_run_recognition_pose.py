@@ -101,6 +101,18 @@ def test_stgcn_learns_waving_vs_still(tmp_path, skeletons, example, fresh_accele
     assert config["id2label"] == {"0": "still", "1": "wave"}
 
 
+def test_a_run_ending_inside_an_epoch_evaluates_with_precise_bn(tmp_path, skeletons, example, fresh_accelerate):
+    """3 steps of a 6-batch epoch: the final evaluation (and the saved model) still get precise BN statistics."""
+    out = tmp_path / "out"
+    results = example.main(STGCN_RUN + _paths(skeletons, "train.npz", "val.npz", out)
+                           + ["--per_device_train_batch_size", "8", "--max_train_steps", "3"])
+    assert results["completed_steps"] == 3 and results["eval_samples"] == 16
+    weights = load_file(str(out / "model.safetensors"))
+    running_mean = weights["model.backbone.data_bn.running_mean"].double().numpy()
+    expected = _training_inputs(skeletons / "train.npz").mean(axis=(0, 1)).reshape(-1)
+    np.testing.assert_allclose(running_mean, expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.slow
 def test_small_posec3d_learns_waving_vs_still_from_heatmaps(tmp_path, skeletons, example, fresh_accelerate):
     """PoseC3D (a 3-stage ResNet3dSlowOnly-18 of width 8) on 17 keypoint heatmaps of 32x32, 16 frames: 48 steps."""

@@ -350,6 +350,16 @@ def train(
                 "scheduler": scheduler_state(scheduler), "best_score": hook.best_score, "best_step": hook.best_step,
                 "best_key": hook.key, "best_rule": hook.rule, "meta": meta or {}}
 
+    def precise_bn(epoch: int) -> None:
+        """Recompute the BN statistics of the current weights (``PreciseBNHook``)."""
+        bn_loader = build_precise_bn_loader(seeded, cfg.per_device_train_batch_size, seed, epoch, accelerator,
+                                            num_workers=cfg.num_workers)
+        used = update_bn_stats(accelerator.unwrap_model(model), bn_loader, cfg.precise_bn_num_iters,
+                               forward=lambda net, b: _model_call(net, to_device(b, accelerator.device)),
+                               accelerator=accelerator)
+        if accelerator.is_main_process:
+            logger.info("precise BN: statistics recomputed over %d batches per process", used)
+
     def run_eval(step: int) -> None:
         if eval_loader is None:
             return
@@ -416,7 +426,9 @@ def train(
                 run_eval(completed_steps)
             elif finished and batches < len(train_loader):
                 # the run ends inside an epoch, where no epoch schedule can evaluate: evaluate the
-                # final weights, so that best_model and best.json include them
+                # final weights (with their own BN statistics), so that best_model and best.json include them
+                if cfg.precise_bn_num_iters:
+                    precise_bn(epoch)
                 run_eval(completed_steps)
             if isinstance(cfg.checkpointing_steps, int) and completed_steps % cfg.checkpointing_steps == 0:
                 save_checkpoint(accelerator, cfg.output_dir, f"step_{completed_steps}", trainer_state(epoch, batches),
@@ -426,13 +438,7 @@ def train(
         if batches < len(train_loader):  # stopped by max_train_steps inside the epoch
             break
         if cfg.precise_bn_num_iters and (epoch + 1) % cfg.precise_bn_interval == 0:
-            bn_loader = build_precise_bn_loader(seeded, cfg.per_device_train_batch_size, seed, epoch, accelerator,
-                                                num_workers=cfg.num_workers)
-            used = update_bn_stats(accelerator.unwrap_model(model), bn_loader, cfg.precise_bn_num_iters,
-                                   forward=lambda net, b: _model_call(net, to_device(b, accelerator.device)),
-                                   accelerator=accelerator)
-            if accelerator.is_main_process:
-                logger.info("precise BN: statistics recomputed over %d batches per process", used)
+            precise_bn(epoch)
         if cfg.eval_steps is None and hook.should_evaluate(epoch + 1):
             run_eval(completed_steps)
         if cfg.checkpointing_steps == "epoch" and ((epoch + 1) % cfg.checkpoint_interval == 0 or epoch + 1 == num_epochs):
