@@ -36,7 +36,7 @@ from .evaluation import DistEvalHook, EvalHook, evaluate
 from .loaders import build_eval_loader, build_precise_bn_loader, build_train_loader, labels_of, to_device
 from .lr import load_scheduler_state, make_lr_scheduler, scheduler_state
 from .optimizer import build_optimizer
-from .precise_bn import update_bn_stats
+from .precise_bn import bn_buffers, bn_buffers_as, update_bn_stats
 from .runtime import available_trackers, enable_determinism, has_accelerator_device, shared_seed
 from .testing import model_inputs
 
@@ -351,12 +351,15 @@ def train(
                 "best_key": hook.key, "best_rule": hook.rule, "meta": meta or {}}
 
     def precise_bn(epoch: int) -> None:
-        """Recompute the BN statistics of the current weights (``PreciseBNHook``)."""
+        """Recompute the BN statistics of the current weights (``PreciseBNHook``), leaving the RNGs of
+        training as they were (its forward passes draw dropout masks)."""
         bn_loader = build_precise_bn_loader(seeded, cfg.per_device_train_batch_size, seed, epoch, accelerator,
                                             num_workers=cfg.num_workers)
-        used = update_bn_stats(accelerator.unwrap_model(model), bn_loader, cfg.precise_bn_num_iters,
-                               forward=lambda net, b: _model_call(net, to_device(b, accelerator.device)),
-                               accelerator=accelerator)
+        gpus = [accelerator.device.index or 0] if accelerator.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=gpus):
+            used = update_bn_stats(accelerator.unwrap_model(model), bn_loader, cfg.precise_bn_num_iters,
+                                   forward=lambda net, b: _model_call(net, to_device(b, accelerator.device)),
+                                   accelerator=accelerator)
         if accelerator.is_main_process:
             logger.info("precise BN: statistics recomputed over %d batches per process", used)
 
@@ -421,18 +424,22 @@ def train(
                                     step=completed_steps)
                 running_loss, running_count = 0.0, 0
             finished = completed_steps >= max_train_steps
+            trained_bn = None  # the BN buffers of training, where precise BN replaced them for an evaluation
             # evaluate before checkpointing, so the checkpoint records the best score of its own step
             if cfg.eval_steps is not None and hook.should_evaluate(completed_steps):
                 run_eval(completed_steps)
             elif finished and batches < len(train_loader):
-                # the run ends inside an epoch, where no epoch schedule can evaluate: evaluate the
-                # final weights (with their own BN statistics), so that best_model and best.json include them
+                # the run ends inside an epoch, where no epoch schedule can evaluate: evaluate the final
+                # weights, with their own BN statistics, so that best_model and best.json include them
                 if cfg.precise_bn_num_iters:
+                    trained_bn = bn_buffers(accelerator.unwrap_model(model))
                     precise_bn(epoch)
                 run_eval(completed_steps)
             if isinstance(cfg.checkpointing_steps, int) and completed_steps % cfg.checkpointing_steps == 0:
-                save_checkpoint(accelerator, cfg.output_dir, f"step_{completed_steps}", trainer_state(epoch, batches),
-                                cfg.checkpoints_total_limit)
+                # the checkpoint holds the training state, which a longer run resumed from it continues
+                with bn_buffers_as(accelerator.unwrap_model(model), trained_bn):
+                    save_checkpoint(accelerator, cfg.output_dir, f"step_{completed_steps}",
+                                    trainer_state(epoch, batches), cfg.checkpoints_total_limit)
             if finished:
                 break
         if batches < len(train_loader):  # stopped by max_train_steps inside the epoch

@@ -6,8 +6,9 @@ Each BN layer's running mean and variance become the average of the per-batch st
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 
 import torch
 from torch import nn
@@ -65,6 +66,27 @@ def update_bn_stats(
         bn.momentum = momentum
     model.train(was_training)
     return used
+
+
+def bn_buffers(model: nn.Module) -> Dict[str, torch.Tensor]:
+    """Copies of the buffers (running statistics, batch counters) of every BatchNorm of ``model``."""
+    return {f"{name}.{key}": buf.detach().clone() for name, module in model.named_modules()
+            if isinstance(module, _BatchNorm) for key, buf in module.named_buffers(recurse=False) if buf is not None}
+
+
+@contextlib.contextmanager
+def bn_buffers_as(model: nn.Module, buffers: Optional[Dict[str, torch.Tensor]]) -> Iterator[None]:
+    """Within the block, ``model``'s BatchNorm buffers hold ``buffers`` (from :func:`bn_buffers`); after
+    it, what they held before. ``None`` (no saved buffers) changes nothing."""
+    if buffers is None:
+        yield
+        return
+    current = bn_buffers(model)
+    model.load_state_dict(buffers, strict=False)
+    try:
+        yield
+    finally:
+        model.load_state_dict(current, strict=False)
 
 
 class PreciseBNHook:
