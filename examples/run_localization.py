@@ -271,16 +271,11 @@ def _public_argv(argv: Optional[Sequence[str]]) -> List[str]:
     return out
 
 
-def cli() -> int:
-    """``main`` with user mistakes (videohub errors) printed as one line, exit status 2."""
-    from videohub.errors import VideohubError
+def cli(argv: Optional[Sequence[str]] = None) -> int:
+    """:func:`main` as a command: a videohub error is printed as one line, the status is 2."""
+    from videohub.errors import run_script
 
-    try:
-        main()
-    except VideohubError as err:
-        print(f"run_localization.py: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_script(main, argv, os.path.basename(__file__))
 
 
 if __name__ == "__main__":

@@ -530,18 +530,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
 
 def cli(argv: Optional[Sequence[str]] = None) -> int:
-    """:func:`main` as a command (``argv`` default ``sys.argv[1:]``): a videohub error (bad option,
-    unwritable --output_dir, damaged checkpoint, full disk) is printed as one line; the status is 2."""
-    try:
-        main(argv)
-    except Exception as err:
-        from videohub.errors import VideohubError
+    """:func:`main` as a command: a videohub error is printed as one line, the status is 2."""
+    from videohub.errors import run_script
 
-        if not isinstance(err, VideohubError):
-            raise
-        print(f"{os.path.basename(__file__)}: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_script(main, argv, os.path.basename(__file__))
 
 
 if __name__ == "__main__":

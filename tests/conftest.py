@@ -1,4 +1,4 @@
-"""Shared fixtures: the parity golden directory and small synthetic data."""
+"""Shared fixtures: the parity golden directory, small synthetic data, a fresh Accelerate state."""
 
 import os
 
@@ -33,3 +33,21 @@ def golden(golden_path):
         return cache[path]
 
     return load
+
+
+def _reset_accelerate():
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+
+
+@pytest.fixture
+def fresh_accelerate():
+    """Each in-process run gets its own Accelerate state (as a new process would); one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    _reset_accelerate()
+    yield _reset_accelerate
+    _reset_accelerate()
+    torch.set_num_threads(threads)

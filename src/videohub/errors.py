@@ -1,7 +1,13 @@
 """Exceptions raised by videohub.
 
 Every error message names what was wrong (file, line, key or shape) and what was expected.
+:func:`run_script` turns them into one-line messages and exit status 2 for the example scripts.
 """
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, Optional, Sequence
 
 
 class VideohubError(Exception):
@@ -31,3 +37,22 @@ class CheckpointError(VideohubError, ValueError):
 class UsageError(VideohubError):
     """A user asked for something that cannot be done as given: a missing file or folder, an unknown
     model id, an unreachable server, or options that contradict each other or the model."""
+
+
+def run_script(main: Callable[[Optional[Sequence[str]]], object], argv: Optional[Sequence[str]] = None,
+               prog: str = "videohub") -> int:
+    """Run a script's ``main(argv)``: a videohub error (a user mistake: bad option, missing file,
+    damaged checkpoint, full disk) is printed as one line ``<prog>: error: <message>`` and the status
+    is 2; any other exception propagates. Returns 0 on success.
+
+    Args:
+        main: The script's entry point, called with ``argv``.
+        argv: Its command line. Default ``None`` (``main`` reads ``sys.argv``).
+        prog: The name in the message. Default ``"videohub"``.
+    """
+    try:
+        main(argv)
+    except VideohubError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    return 0

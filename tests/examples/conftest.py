@@ -7,7 +7,6 @@ import json
 import os
 
 import pytest
-import torch
 
 EXAMPLE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples", "run_recognition.py"))
 NORM = {"type": "Normalize", "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375], "to_bgr": False}
@@ -74,21 +73,3 @@ def example():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _reset_accelerate():
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-
-
-@pytest.fixture
-def fresh_accelerate():
-    """Each in-process run gets its own Accelerate state (as a new process would); one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    _reset_accelerate()
-    yield _reset_accelerate
-    _reset_accelerate()
-    torch.set_num_threads(threads)

@@ -67,21 +67,6 @@ def example():
     return module
 
 
-@pytest.fixture
-def fresh_accelerate():
-    import torch
-    from accelerate.state import AcceleratorState, GradientState
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-    torch.set_num_threads(threads)
-
-
 def _args(root, out, *extra):
     return ["--model_type", "bmn", "--temporal_dim", str(T), "--feat_dim", str(C), "--config_overrides", TINY_BMN,
             "--train_annotations", str(root / "train.json"), "--val_annotations", str(root / "val.json"),

@@ -18,19 +18,3 @@ def small_ssn_data(tmp_path_factory):
     """``(root, blocks)``: frame folders and proposal files of 4 training and 3 validation videos."""
     root = tmp_path_factory.mktemp("ssn_frames")
     return root, make_ssn_data(root, num_train=4, num_val=3)
-
-
-@pytest.fixture
-def fresh_accelerate():
-    """A clean Accelerate state (train_model builds its own Accelerator) on one thread."""
-    import torch
-    from accelerate.state import AcceleratorState, GradientState
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-    torch.set_num_threads(threads)
