@@ -16,11 +16,7 @@ Same as `videohub convert ...`.
 import sys
 
 from videohub.conversion.converter import main
-from videohub.errors import VideohubError
+from videohub.errors import run_script
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except VideohubError as err:
-        print(f"convert_mmaction2_checkpoint: error: {err}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_script(main, sys.argv[1:], "convert_mmaction2_checkpoint"))

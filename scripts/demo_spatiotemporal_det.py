@@ -89,15 +89,9 @@ def draw(frame: Any, detections: List[Dict[str, Any]]) -> Any:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the demo; return the exit code (2 with a one-line message for a user error)."""
-    args = parse_args(argv)
-    from videohub.errors import VideohubError
+    from videohub.errors import run_script
 
-    try:
-        run(args)
-    except VideohubError as err:
-        print(f"demo_spatiotemporal_det: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_script(lambda a: run(parse_args(a)), argv, "demo_spatiotemporal_det")
 
 
 def run(args: argparse.Namespace) -> None:

@@ -43,7 +43,7 @@ def run_script(main: Callable[[Optional[Sequence[str]]], object], argv: Optional
                prog: str = "videohub") -> int:
     """Run a script's ``main(argv)``: a videohub error (a user mistake: bad option, missing file,
     damaged checkpoint, full disk) is printed as one line ``<prog>: error: <message>`` and the status
-    is 2; any other exception propagates. Returns 0 on success.
+    is 2; any other exception propagates. Returns ``main``'s status when it returns an int, else 0.
 
     Args:
         main: The script's entry point, called with ``argv``.
@@ -51,8 +51,8 @@ def run_script(main: Callable[[Optional[Sequence[str]]], object], argv: Optional
         prog: The name in the message. Default ``"videohub"``.
     """
     try:
-        main(argv)
+        result = main(argv)
     except VideohubError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
-    return 0
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
