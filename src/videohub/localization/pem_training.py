@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ..data.pipelines.localization import LoadProposals
 from ..errors import ConfigError, ShapeError, VideohubError
 from ..utils.logging import get_logger
-from .training import AR_AT, META_KEYS, BatchFn, proposal_metrics
+from .training import AR_AT, META_KEYS, BatchFn, predict_shared, proposal_metrics
 
 logger = get_logger(__name__)
 
@@ -82,31 +82,19 @@ def pem_batch(samples: Sequence[Mapping[str, Any]]) -> BatchFn:
 def predict_pem_proposals(model: Any, samples: Sequence[Mapping[str, Any]], accelerator: Any
                           ) -> List[Dict[str, Any]]:
     """``[{"video_name", "proposal_list"}]`` of every sample, in order, each once (processes share them)."""
-    unwrapped = accelerator.unwrap_model(model)
-    was_training = unwrapped.training
-    unwrapped.eval()
-    mine = []
-    for i in tqdm(range(accelerator.process_index, len(samples), accelerator.num_processes), desc="PEM proposals",
-                  disable=not accelerator.is_local_main_process):
-        sample = samples[i]
+    def predict(net: Any, chunk: List[int]) -> List[Dict[str, Any]]:
+        sample = samples[chunk[0]]
         if len(sample["tmin"]) == 0:
-            mine.append((i, sample["video_name"], []))
-            continue
+            return [{"video_name": sample["video_name"], "proposal_list": []}]
         inputs = {k: torch.as_tensor(np.asarray(sample[k], dtype=np.float32)[None], device=accelerator.device)
                   for k in CANDIDATE_COLUMNS}
         features = torch.as_tensor(sample["bsp_feature"][None], dtype=torch.float32, device=accelerator.device)
-        with torch.no_grad():
-            out = unwrapped(input_features=features, **inputs)
-        proposals = unwrapped.post_process(out, [sample])[0]
-        mine.append((i, sample["video_name"], [{"segment": [float(t) for t in p["segment"]], "score": float(p["score"])}
-                                               for p in proposals]))
-    unwrapped.train(was_training)
-    if accelerator.num_processes > 1:
-        from accelerate.utils import gather_object
+        proposals = net.post_process(net(input_features=features, **inputs), [sample])[0]
+        return [{"video_name": sample["video_name"],
+                 "proposal_list": [{"segment": [float(t) for t in p["segment"]], "score": float(p["score"])}
+                                   for p in proposals]}]
 
-        mine = gather_object(mine)
-    by_index = {i: {"video_name": name, "proposal_list": proposals} for i, name, proposals in mine}
-    return [by_index[i] for i in sorted(by_index)]
+    return predict_shared(model, len(samples), predict, accelerator, desc="PEM proposals")
 
 
 def evaluate_pem(model: Any, samples: Sequence[Mapping[str, Any]], accelerator: Any, prefix: str = "eval"

@@ -14,11 +14,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from ..utils.logging import get_logger
-from .training import BatchFn
+from .training import BatchFn, predict_shared
 
 logger = get_logger(__name__)
 
@@ -130,29 +129,18 @@ def predict_ssn(model: Any, dataset: Any, accelerator: Any) -> List[Dict[str, An
     """mmaction2's SSN test outputs (``relative_proposal_list``, ``activity_scores``,
     ``completeness_scores``, ``bbox_preds`` as numpy) of every video of a test-mode ``dataset``, in
     order, each once (the processes share the videos)."""
-    unwrapped = accelerator.unwrap_model(model)
-    was_training = unwrapped.training
-    unwrapped.eval()
-    mine = []
-    for i in tqdm(range(accelerator.process_index, len(dataset), accelerator.num_processes), desc="SSN test",
-                  disable=not accelerator.is_local_main_process):
-        item = dataset[i]
-        with torch.no_grad():
-            out = unwrapped(pixel_values=item["imgs"][None].float().to(accelerator.device),
-                            proposal_tick_list=item["proposal_tick_list"].to(accelerator.device),
-                            scale_factor_list=item["scale_factor_list"].float().to(accelerator.device),
-                            reg_norm_consts=torch.as_tensor(item["reg_norm_consts"]).float())
-        mine.append((i, {"relative_proposal_list": item["relative_proposal_list"].numpy(),
-                         "activity_scores": out.activity_scores.cpu().numpy(),
-                         "completeness_scores": out.completeness_scores.cpu().numpy(),
-                         "bbox_preds": None if out.bbox_preds is None else out.bbox_preds.cpu().numpy()}))
-    unwrapped.train(was_training)
-    if accelerator.num_processes > 1:
-        from accelerate.utils import gather_object
+    def predict(net: Any, chunk: List[int]) -> List[Dict[str, Any]]:
+        item = dataset[chunk[0]]
+        out = net(pixel_values=item["imgs"][None].float().to(accelerator.device),
+                  proposal_tick_list=item["proposal_tick_list"].to(accelerator.device),
+                  scale_factor_list=item["scale_factor_list"].float().to(accelerator.device),
+                  reg_norm_consts=torch.as_tensor(item["reg_norm_consts"]).float())
+        return [{"relative_proposal_list": item["relative_proposal_list"].numpy(),
+                 "activity_scores": out.activity_scores.cpu().numpy(),
+                 "completeness_scores": out.completeness_scores.cpu().numpy(),
+                 "bbox_preds": None if out.bbox_preds is None else out.bbox_preds.cpu().numpy()}]
 
-        mine = gather_object(mine)
-    by_index = dict(mine)
-    return [by_index[i] for i in sorted(by_index)]
+    return predict_shared(model, len(dataset), predict, accelerator, desc="SSN test")
 
 
 def evaluate_ssn_model(model: Any, dataset: Any, accelerator: Any, prefix: str = "eval"

@@ -57,30 +57,44 @@ def epoch_batches(num_rows: int, batch_size: int, seed: int, epoch: int, rank: i
     return [mine[i * batch_size:(i + 1) * batch_size].tolist() for i in range(steps)]
 
 
-def predict_proposals(model: Any, rows: Any, accelerator: Any, batch_size: int = 8) -> List[Dict[str, Any]]:
-    """``[{"video_name", "proposal_list"}]`` of every row, in row order, each once (processes share the rows)."""
+def predict_shared(model: Any, count: int, predict: Callable[[Any, List[int]], List[Any]], accelerator: Any,
+                   batch_size: int = 1, desc: str = "predict") -> List[Any]:
+    """``predict(model, indices)`` (one result per index) over the indices ``0 .. count - 1``.
+
+    The processes share the indices (process ``p`` takes ``p, p + N, ...``) and run them in batches
+    of ``batch_size`` (default 1), in eval mode without gradients; every process gets all results,
+    in index order. ``desc`` labels the progress bar (default ``"predict"``).
+    """
     unwrapped = accelerator.unwrap_model(model)
     was_training = unwrapped.training
     unwrapped.eval()
-    indices = list(range(accelerator.process_index, len(rows), accelerator.num_processes))
-    mine = []
-    for start in tqdm(range(0, len(indices), batch_size), desc="proposals",
-                      disable=not accelerator.is_local_main_process):
-        chunk = indices[start:start + batch_size]
-        batch = collate([rows[i] for i in chunk])
+    indices = list(range(accelerator.process_index, count, accelerator.num_processes))
+    mine: List[Tuple[int, Any]] = []
+    try:
         with torch.no_grad():
-            out = unwrapped(input_features=batch["input_features"].to(accelerator.device))
-        for i, proposals in zip(chunk, unwrapped.post_process(out, batch["video_metas"])):
-            mine.append((i, batch["video_metas"][chunk.index(i)]["video_name"], proposals))
-    unwrapped.train(was_training)
+            for start in tqdm(range(0, len(indices), batch_size), desc=desc,
+                              disable=not accelerator.is_local_main_process):
+                chunk = indices[start:start + batch_size]
+                mine.extend(zip(chunk, predict(unwrapped, chunk)))
+    finally:
+        unwrapped.train(was_training)
     if accelerator.num_processes > 1:
         from accelerate.utils import gather_object
 
-        gathered = gather_object(mine)
-    else:
-        gathered = mine
-    by_index = {i: {"video_name": name, "proposal_list": proposals} for i, name, proposals in gathered}
-    return [by_index[i] for i in sorted(by_index)]
+        mine = gather_object(mine)
+    by_index = dict(mine)
+    return [by_index[i] for i in range(count)]
+
+
+def predict_proposals(model: Any, rows: Any, accelerator: Any, batch_size: int = 8) -> List[Dict[str, Any]]:
+    """``[{"video_name", "proposal_list"}]`` of every row, in row order, each once (processes share the rows)."""
+    def predict(net: Any, chunk: List[int]) -> List[Dict[str, Any]]:
+        batch = collate([rows[i] for i in chunk])
+        out = net(input_features=batch["input_features"].to(accelerator.device))
+        return [{"video_name": meta["video_name"], "proposal_list": proposals}
+                for meta, proposals in zip(batch["video_metas"], net.post_process(out, batch["video_metas"]))]
+
+    return predict_shared(model, len(rows), predict, accelerator, batch_size, desc="proposals")
 
 
 def proposal_metrics(results: Sequence[Mapping[str, Any]], video_infos: Sequence[Mapping[str, Any]],
